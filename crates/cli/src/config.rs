@@ -1,0 +1,195 @@
+//! Settings for `pathways serve` and `pathways demo`, layered with a documented precedence:
+//! command-line flags, then environment variables, then the TOML file, then defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Options common to every command that opens the database or serves pages. Each is
+/// `Option` so that an absent flag falls through to the file and the defaults.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on [env: PATHWAYS_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, env = "PATHWAYS_LISTEN", hide_env = true)]
+    pub listen: Option<SocketAddr>,
+    /// Database: a SQLite file path or a postgres:// URL [env: DATABASE_URL] [default: DATA_DIR/pathways.db]
+    #[arg(long = "database", env = "DATABASE_URL", hide_env = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Folder for the SQLite file, the crime store and other data [env: PATHWAYS_DATA_DIR] [default: ./pathways-data]
+    #[arg(long, env = "PATHWAYS_DATA_DIR", hide_env = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Public base URL; https:// turns on Secure cookies and HSTS [env: PATHWAYS_PUBLIC_URL]
+    #[arg(long, env = "PATHWAYS_PUBLIC_URL", hide_env = true)]
+    pub public_url: Option<String>,
+    /// Log format [env: PATHWAYS_LOG_FORMAT] [default: human]
+    #[arg(long, value_enum, env = "PATHWAYS_LOG_FORMAT", hide_env = true)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. info or pathways=debug [env: PATHWAYS_LOG] [default: info]
+    #[arg(long, env = "PATHWAYS_LOG", hide_env = true)]
+    pub log: Option<String>,
+    /// Settings file (TOML) [env: PATHWAYS_CONFIG] [default: ./pathways.toml if present]
+    #[arg(long, short = 'c', env = "PATHWAYS_CONFIG", hide_env = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// The TOML file's shape; every key optional. Unknown keys are an error so typos surface.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    public_url: Option<String>,
+    log_format: Option<LogFormat>,
+    log: Option<String>,
+    service_name: Option<String>,
+    exit_url: Option<String>,
+    session_idle_minutes: Option<i64>,
+    session_absolute_hours: Option<i64>,
+    require_totp_for_case_roles: Option<bool>,
+}
+
+/// Fully resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The database URL.
+    pub database_url: String,
+    /// The data folder.
+    pub data_dir: PathBuf,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter.
+    pub log: String,
+    /// Web settings.
+    pub web: pathways_web::WebSettings,
+}
+
+impl ServeArgs {
+    /// Resolves flags/environment over the file over defaults.
+    pub fn resolve(&self) -> anyhow::Result<Settings> {
+        let file = load_file(self.config.as_deref())?;
+        let listen = self
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let data_dir = self
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("pathways-data"));
+        let database_url = self
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| data_dir.join("pathways.db").display().to_string());
+        let defaults = pathways_web::WebSettings::default();
+        let public_url = self
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let idle = file.session_idle_minutes.unwrap_or(defaults.session_idle_secs / 60);
+        let absolute = file
+            .session_absolute_hours
+            .unwrap_or(defaults.session_absolute_secs / 3600);
+        if idle <= 0 || absolute <= 0 {
+            bail!("session_idle_minutes and session_absolute_hours must be positive");
+        }
+        Ok(Settings {
+            listen,
+            database_url,
+            data_dir,
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            log: self.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            web: pathways_web::WebSettings {
+                service_name: file.service_name.unwrap_or(defaults.service_name),
+                public_url,
+                exit_url: file.exit_url.unwrap_or(defaults.exit_url),
+                session_idle_secs: idle * 60,
+                session_absolute_secs: absolute * 3600,
+                require_totp_for_case_roles: file
+                    .require_totp_for_case_roles
+                    .unwrap_or(defaults.require_totp_for_case_roles),
+            },
+        })
+    }
+}
+
+fn load_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let (path, required) = match explicit {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from("pathways.toml"), false),
+    };
+    if !path.exists() {
+        if required {
+            bail!("settings file {} does not exist", path.display());
+        }
+        return Ok(FileConfig::default());
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read settings file {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let msg = e.message().to_string();
+        let at = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start.min(text.len())].lines().count().max(1);
+                format!(" at line {line}")
+            })
+            .unwrap_or_default();
+        anyhow::anyhow!("settings file {}{at}: {msg}", path.display())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_file_and_file_beats_defaults() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/p\"\nservice_name = \"Safer Borough\"\n")
+            .expect("write");
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            listen: Some("127.0.0.1:7000".parse().expect("addr")),
+            ..ServeArgs::default()
+        };
+        let s = args.resolve().expect("resolves");
+        assert_eq!(s.listen.port(), 7000);
+        assert_eq!(s.data_dir, PathBuf::from("/srv/p"));
+        assert_eq!(s.database_url, "/srv/p/pathways.db");
+        assert_eq!(s.web.service_name, "Safer Borough");
+        assert_eq!(s.web.session_idle_secs, 30 * 60);
+    }
+
+    #[test]
+    fn malformed_file_names_the_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nlisten_port = 4\n").expect("write");
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        let err = args.resolve().expect_err("unknown key").to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("listen_port"), "{err}");
+    }
+}

@@ -1,0 +1,159 @@
+//! `pathways demo`: a fictional borough generated deterministically from a seed on a fresh
+//! database, served at once, with the demo sign-ins printed.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use pathways_domain::{AgencyKind, Role, RoleSet};
+use pathways_store::{NewUser, Store};
+
+use crate::config::{LogFormat, Settings};
+use crate::serve;
+
+/// The password of every demo account. Demo data only; never used outside the demo.
+pub const DEMO_PASSWORD: &str = "demo-borough-2026";
+
+/// Options of `pathways demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Seed for the generated borough; the same seed gives the same borough.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Folder for the demo database (recreated on every start).
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("pathways-demo"))]
+    pub data_dir: PathBuf,
+    /// Build the demo database, print the sign-ins and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// One agency of the fictional borough with its staff: (name, kind, [(name, email local part, roles)]).
+type Staff = (&'static str, &'static str, &'static [Role]);
+const BOROUGH: &[(&str, AgencyKind, &[Staff])] = &[
+    ("Riverside Council Early Help and Outreach", AgencyKind::CouncilTeam, &[
+        ("Amara Okafor", "amara.okafor", &[Role::Practitioner]),
+        ("Dev Patel", "dev.patel", &[Role::Manager]),
+        ("Grace Mensah", "grace.mensah", &[Role::PanelCoordinator]),
+        ("Sam Whitfield", "sam.whitfield", &[Role::Administrator]),
+    ]),
+    ("Riverside Council Community Safety", AgencyKind::CouncilTeam, &[
+        ("Lena Kowalski", "lena.kowalski", &[Role::Analyst]),
+        ("Tom Harris", "tom.harris", &[Role::DirectoryEditor]),
+    ]),
+    ("Riverside Children's Social Care", AgencyKind::ChildrensSocialCare, &[
+        ("Helen Adeyemi", "helen.adeyemi", &[Role::Practitioner]),
+    ]),
+    ("Metropolitan Police, Riverside", AgencyKind::Police, &[
+        ("PC Daniel Reid", "daniel.reid", &[Role::PartnerReferrer]),
+    ]),
+    ("Probation Service, Riverside", AgencyKind::Probation, &[
+        ("Ruth Campbell", "ruth.campbell", &[Role::PartnerReferrer]),
+    ]),
+    ("Northgate Academy", AgencyKind::School, &[
+        ("Ms Priya Shah", "priya.shah", &[Role::PartnerReferrer]),
+    ]),
+    ("Riverside Homes", AgencyKind::HousingProvider, &[
+        ("Kwame Asante", "kwame.asante", &[Role::PartnerReferrer]),
+    ]),
+    ("Riverside Health Partnership", AgencyKind::Health, &[
+        ("Dr Fiona Byrne", "fiona.byrne", &[Role::PartnerReferrer]),
+    ]),
+    ("Westway Youth Club", AgencyKind::YouthService, &[
+        ("Jordan Blake", "jordan.blake", &[Role::PartnerReferrer]),
+    ]),
+    ("Turning Point Riverside", AgencyKind::SubstanceMisuse, &[
+        ("Nadia Rahman", "nadia.rahman", &[Role::Practitioner]),
+    ]),
+    ("Riverside VAWG Partnership (hub)", AgencyKind::ConsortiumHub, &[
+        ("Maya Thompson", "maya.thompson", &[Role::Practitioner, Role::PanelCoordinator]),
+    ]),
+    ("Safe Haven Refuge", AgencyKind::VawgSpecialist, &[
+        ("Olivia Grant", "olivia.grant", &[Role::Practitioner]),
+    ]),
+    ("Riverside IDVA Service", AgencyKind::VawgSpecialist, &[
+        ("Chloe Evans", "chloe.evans", &[Role::Practitioner]),
+    ]),
+    ("Women's Aid Riverside", AgencyKind::VawgSpecialist, &[]),
+    ("Sister Circle (by and for)", AgencyKind::VawgSpecialist, &[]),
+    ("Rape Crisis Riverside", AgencyKind::VawgSpecialist, &[]),
+    ("Stalking Advocacy Service", AgencyKind::VawgSpecialist, &[]),
+    ("Karma Ashanti Honour Abuse Support", AgencyKind::VawgSpecialist, &[]),
+    ("Children Affected by Abuse Project", AgencyKind::VawgSpecialist, &[]),
+    ("Men's Advice and Change Project", AgencyKind::VawgSpecialist, &[]),
+    ("Riverside Faith Forum", AgencyKind::Voluntary, &[]),
+];
+
+/// Domain of every demo e-mail address (reserved for documentation, never delivered).
+pub const DEMO_DOMAIN: &str = "riverside.example";
+
+/// Fills an empty store with the fictional borough's agencies and users.
+pub async fn seed(store: &Store, seed: u64) -> anyhow::Result<Vec<(String, String, String)>> {
+    let _ = seed; // The borough's agencies and staff are fixed; generated records use the seed.
+    let hash = pathways_web::crypto::hash_password(DEMO_PASSWORD)?;
+    let mut logins = Vec::new();
+    for (name, kind, staff) in BOROUGH {
+        let agency = store.create_agency(name, *kind).await?;
+        for (person, local, roles) in *staff {
+            let email = format!("{local}@{DEMO_DOMAIN}");
+            store
+                .create_user(&NewUser {
+                    agency_id: agency.id.clone(),
+                    email: email.clone(),
+                    display_name: person.to_string(),
+                    roles: RoleSet::new(roles.to_vec()),
+                    password_hash: Some(hash.clone()),
+                })
+                .await?;
+            let role_names = roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+            logins.push((email, role_names, name.to_string()));
+        }
+    }
+    Ok(logins)
+}
+
+/// Builds the demo database and serves it.
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    if args.data_dir.exists() {
+        std::fs::remove_dir_all(&args.data_dir)
+            .with_context(|| format!("cannot clear the demo folder {}", args.data_dir.display()))?;
+    }
+    let settings = Settings {
+        listen: args.listen,
+        database_url: args.data_dir.join("pathways-demo.db").display().to_string(),
+        data_dir: args.data_dir.clone(),
+        log_format: LogFormat::Human,
+        log: "warn".into(),
+        web: pathways_web::WebSettings {
+            service_name: "Pathways (demo: Riverside)".into(),
+            public_url: format!("http://{}", args.listen),
+            // Demo accounts sign in with a password alone; real deployments require TOTP.
+            require_totp_for_case_roles: false,
+            ..pathways_web::WebSettings::default()
+        },
+    };
+    serve::init_logging(&settings);
+    let listener = if args.no_serve { None } else { Some(serve::bind(args.listen).await?) };
+    let store = Store::connect(&settings.database_url).await?;
+    let logins = seed(&store, args.seed).await?;
+    println!("Pathways demo: the fictional London Borough of Riverside (seed {}).", args.seed);
+    println!();
+    println!("Sign in with any of these (password for all: {DEMO_PASSWORD}):");
+    let width = logins.iter().map(|l| l.0.len()).max().unwrap_or(0);
+    for (email, roles, agency) in &logins {
+        println!("  {email:<width$}  {roles} — {agency}");
+    }
+    println!();
+    match listener {
+        None => {
+            println!("Demo database written to {}", settings.database_url);
+            Ok(())
+        }
+        Some(listener) => {
+            println!("Open http://{} in a browser. Press Ctrl-C to stop.", args.listen);
+            serve::run_until_shutdown(listener, store, settings.web).await
+        }
+    }
+}

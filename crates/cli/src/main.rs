@@ -1,0 +1,68 @@
+//! The `pathways` binary: serves the web application, runs the demo borough, and carries the
+//! administration, import and audit commands. Errors print as one line and exit non-zero.
+
+mod config;
+mod demo;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Pathways: a council and its partners working together against serious violence.
+#[derive(Debug, Parser)]
+#[command(name = "pathways", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web application and APIs.
+    Serve(config::ServeArgs),
+    /// Run a fictional borough on a fresh database and print the demo sign-ins.
+    Demo(demo::DemoArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(config::ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::serve(args.resolve()?).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Migrate(args) => {
+            let settings = args.resolve()?;
+            serve::init_logging(&settings);
+            let store = pathways_store::Store::connect(&settings.database_url).await?;
+            println!("database schema is at version {}", store.schema_version().await?);
+            Ok(())
+        }
+    }
+}

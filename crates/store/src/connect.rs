@@ -1,0 +1,197 @@
+//! Opening a database: choosing the backend from the URL, connection settings that must
+//! hold on every connection (SQLite pragmas), and running migrations before first use.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+use crate::StoreError;
+use crate::migrate;
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite: one file, the default for small deployments and the demo.
+    Sqlite,
+    /// PostgreSQL, for deployments at scale.
+    Postgres,
+}
+
+/// A handle on the database: a connection pool plus the backend it speaks to.
+/// Cheap to clone; every clone shares the pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A database location, parsed once from the configured URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+fn parse_target(url: &str) -> Result<Target, StoreError> {
+    let url = url.trim();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target::Postgres(url.to_string()));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path.contains("://") {
+        return Err(StoreError::BadUrl { url: url.to_string() });
+    }
+    Ok(Target::Sqlite(PathBuf::from(path)))
+}
+
+fn redact(url: &str) -> String {
+    // Keep passwords out of error messages and logs.
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn check_sqlite_path(path: &Path) -> Result<(), StoreError> {
+    let fail = |reason: String| StoreError::SqlitePath {
+        path: path.display().to_string(),
+        reason,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| fail(format!("cannot create its folder {}: {e}", dir.display())))?;
+    }
+    if path.is_dir() {
+        return Err(fail("it is a folder, not a file".into()));
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| fail(format!("cannot open it for writing: {e}")))?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`: a SQLite file path
+    /// (`sqlite://` prefix optional) or a `postgres://` URL.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let store = match parse_target(url)? {
+            Target::Sqlite(path) => Self::open_sqlite(&path).await?,
+            Target::Postgres(pg) => Self::open_postgres(&pg).await?,
+        };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
+        check_sqlite_path(path)?;
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let opts = sqlx::any::AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // Every connection must enforce references and wait, not fail, on a
+                    // briefly locked file; WAL lets readers run beside the one writer.
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::SqlitePath {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Store {
+            pool,
+            backend: Backend::Sqlite,
+        })
+    }
+
+    async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Connect {
+                target: redact(url),
+                reason: e.to_string(),
+            })?;
+        Ok(Store {
+            pool,
+            backend: Backend::Postgres,
+        })
+    }
+
+    /// The connection pool, for modules of the store crate.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction; dropped without `commit` it rolls back.
+    pub async fn begin(&self) -> Result<crate::Tx<'static>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// True when a trivial query succeeds: the readiness probe.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Closes every pooled connection (graceful shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_backend() {
+        assert_eq!(
+            parse_target("postgres://u@h/db").expect("valid"),
+            Target::Postgres("postgres://u@h/db".into())
+        );
+        assert_eq!(
+            parse_target("sqlite:///tmp/a.db?mode=rwc").expect("valid"),
+            Target::Sqlite("/tmp/a.db".into())
+        );
+        assert_eq!(
+            parse_target("data/p.db").expect("valid"),
+            Target::Sqlite("data/p.db".into())
+        );
+        assert!(parse_target("mysql://x").is_err());
+        assert!(parse_target("").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://…@h:5432/db");
+        assert_eq!(redact("/tmp/a.db"), "/tmp/a.db");
+    }
+}

@@ -1,0 +1,45 @@
+//! Errors the store reports. Each message names the problem and what to do about it,
+//! and never includes personal data from the rows involved.
+
+/// A failure to open, migrate or query the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is neither a PostgreSQL URL nor a usable SQLite path.
+    #[error("database URL {url:?} is not understood: use a file path, sqlite://PATH or postgres://USER@HOST/DB")]
+    BadUrl { url: String },
+    /// The SQLite file's folder cannot be created or written.
+    #[error("cannot use database file {path}: {reason}")]
+    SqlitePath { path: String, reason: String },
+    /// The database server could not be reached or refused the connection.
+    #[error("cannot connect to the database at {target}: {reason}")]
+    Connect { target: String, reason: String },
+    /// The database was migrated by a newer Pathways than this binary.
+    #[error(
+        "the database schema is at version {found}, newer than this binary understands ({latest}); \
+         run a Pathways release at least as new as the one that last opened it"
+    )]
+    SchemaTooNew { found: i64, latest: i64 },
+    /// A migration failed to apply; nothing of it was kept.
+    #[error("migration {version} ({name}) failed: {reason}")]
+    Migration { version: i64, name: String, reason: String },
+    /// A row that must exist does not.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// A uniqueness or reference rule of the data would be broken.
+    #[error("{0}")]
+    Conflict(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// True when the error is a violated unique constraint on either backend.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Sql(sqlx::Error::Database(db)) => db.is_unique_violation(),
+            StoreError::Conflict(_) => true,
+            _ => false,
+        }
+    }
+}

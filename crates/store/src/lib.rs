@@ -1,0 +1,36 @@
+//! Persistence for Pathways: one query code path over embedded SQLite or PostgreSQL.
+//! Every module of the product reads and writes through [`Store`]; nothing else holds SQL.
+//!
+//! Conventions shared by every table, so that one SQL text runs on both backends through
+//! sqlx's `Any` driver: placeholders are `$1, $2, ...`; identifiers are UUID strings;
+//! instants are `BIGINT` seconds since the Unix epoch (UTC); flags are `BIGINT` 0/1;
+//! structured values are JSON text. Aggregates are cast to `BIGINT` or `DOUBLE PRECISION`.
+
+mod connect;
+pub mod identity;
+mod error;
+mod migrate;
+pub mod testing;
+
+pub use connect::{Backend, Store};
+pub use identity::{Agency, NewUser, User};
+pub use error::StoreError;
+pub use migrate::{MIGRATIONS_LATEST, Migration, migrations};
+
+/// The sqlx row type every query returns.
+pub type Row = sqlx::any::AnyRow;
+/// A transaction on either backend.
+pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// Seconds since the Unix epoch, the one representation of instants in the store.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A fresh random identifier (UUID v4, lower-case hyphenated).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

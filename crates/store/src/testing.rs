@@ -1,0 +1,143 @@
+//! Throw-away databases for tests on both backends: a SQLite file in a fresh temporary
+//! folder, and, when `PATHWAYS_TEST_POSTGRES_URL` is set, a fresh PostgreSQL database.
+
+use std::path::PathBuf;
+
+use crate::{Store, StoreError};
+
+/// A database that exists only for one test and is removed when dropped.
+pub struct TestDatabase {
+    /// The migrated store.
+    pub store: Store,
+    /// The URL it was opened with.
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Folder(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+/// The environment variable naming a PostgreSQL server for tests (any database on it).
+pub const POSTGRES_ENV: &str = "PATHWAYS_TEST_POSTGRES_URL";
+
+impl TestDatabase {
+    /// A new SQLite database in its own temporary folder.
+    pub async fn sqlite() -> Result<TestDatabase, StoreError> {
+        let dir = std::env::temp_dir().join(format!("pathways-test-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("pathways.db");
+        let url = path.display().to_string();
+        let store = Store::connect(&url).await?;
+        Ok(TestDatabase {
+            store,
+            url,
+            cleanup: Cleanup::Folder(dir),
+        })
+    }
+
+    /// A new PostgreSQL database on the server named by [`POSTGRES_ENV`], or `None` when
+    /// the variable is unset.
+    pub async fn postgres() -> Result<Option<TestDatabase>, StoreError> {
+        let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+            return Ok(None);
+        };
+        let name = format!("pathways_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::any::install_default_drivers();
+        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .map_err(|e| StoreError::Connect {
+                target: POSTGRES_ENV.into(),
+                reason: e.to_string(),
+            })?;
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await?;
+        let url = replace_database(&admin_url, &name);
+        let store = Store::connect(&url).await?;
+        Ok(Some(TestDatabase {
+            store,
+            url,
+            cleanup: Cleanup::Postgres { admin_url, name },
+        }))
+    }
+
+    /// Every backend available to this test run: SQLite always, PostgreSQL when configured.
+    pub async fn all() -> Vec<TestDatabase> {
+        let mut dbs = vec![Self::sqlite().await.expect("a temporary SQLite database opens")];
+        if let Some(pg) = Self::postgres()
+            .await
+            .expect("the PostgreSQL test server named by PATHWAYS_TEST_POSTGRES_URL works")
+        {
+            dbs.push(pg);
+        }
+        dbs
+    }
+}
+
+/// Swaps the database name at the end of a PostgreSQL URL.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[after_scheme..].find('/') {
+        Some(slash) => &base[..after_scheme + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Folder(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                let (admin_url, name, pool) =
+                    (admin_url.clone(), name.clone(), self.store.pool().clone());
+                // Drop runs outside async; a short-lived runtime on its own thread
+                // closes the pool and drops the database.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a current-thread runtime builds");
+                    rt.block_on(async move {
+                        pool.close().await;
+                        if let Ok(mut admin) =
+                            <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await
+                        {
+                            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                            let _ = sqlx::raw_sql(&sql).execute(&mut admin).await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            replace_database("postgres://u@127.0.0.1:5432/test", "x"),
+            "postgres://u@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            replace_database("postgres://127.0.0.1/test?sslmode=disable", "x"),
+            "postgres://127.0.0.1/x?sslmode=disable"
+        );
+        assert_eq!(replace_database("postgres://h:1", "x"), "postgres://h:1/x");
+    }
+}

@@ -1,0 +1,108 @@
+//! The Pathways web layer: HTML pages on GOV.UK Frontend, JSON APIs, sessions, security
+//! headers and metrics. Handlers parse input, ask the domain rules, and call the store.
+
+pub mod assets;
+pub mod crypto;
+mod error;
+mod layout;
+pub mod metrics;
+mod pages;
+mod security;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use pathways_store::Store;
+
+pub use error::AppError;
+pub use layout::Chrome;
+
+/// Settings the web layer needs, resolved by the binary from flags, environment and file.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// The service's name in the header.
+    pub service_name: String,
+    /// The public base URL; when it starts with `https://`, cookies are `Secure` and HSTS is
+    /// sent (TLS is terminated by the reverse proxy in front of Pathways).
+    pub public_url: String,
+    /// Where "Exit this page" goes: a neutral site.
+    pub exit_url: String,
+    /// Seconds of inactivity after which a staff session ends.
+    pub session_idle_secs: i64,
+    /// Seconds after login after which a staff session ends regardless of activity.
+    pub session_absolute_secs: i64,
+    /// Require a TOTP second factor for roles that can read case files.
+    pub require_totp_for_case_roles: bool,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings {
+            service_name: "Pathways".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            exit_url: "https://www.bbc.co.uk/weather".into(),
+            session_idle_secs: 30 * 60,
+            session_absolute_secs: 10 * 60 * 60,
+            require_totp_for_case_roles: true,
+        }
+    }
+}
+
+impl WebSettings {
+    /// True when the service is reached over TLS.
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    settings: WebSettings,
+    metrics: metrics::Metrics,
+}
+
+impl AppState {
+    /// State over an open store.
+    pub fn new(store: Store, settings: WebSettings) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                metrics: metrics::Metrics::default(),
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &WebSettings {
+        &self.inner.settings
+    }
+
+    /// The request metrics.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+}
+
+/// The whole application: every route, with security headers and metrics around them.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::routes())
+        .merge(assets::routes())
+        .fallback(error::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), security::headers))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}

@@ -1,0 +1,46 @@
+//! The start page and the operational endpoints: health, readiness and metrics.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::error::PageError;
+use crate::{AppState, Chrome, metrics};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::exposition))
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    chrome: Chrome,
+}
+
+async fn home(State(state): State<AppState>) -> Result<Html<String>, PageError> {
+    let page = Home {
+        chrome: Chrome::public(&state, "Home"),
+    };
+    page.render().map(Html).map_err(|e| PageError(state, e.into()))
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.store().ping().await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    }
+}
