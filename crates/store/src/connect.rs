@@ -26,6 +26,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    audit: std::sync::Arc<crate::audit::AuditWriter>,
 }
 
 /// A database location, parsed once from the configured URL.
@@ -119,10 +120,7 @@ impl Store {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
-        Ok(Store {
-            pool,
-            backend: Backend::Sqlite,
-        })
+        Ok(Store::with_pool(pool, Backend::Sqlite))
     }
 
     async fn open_postgres(url: &str) -> Result<Store, StoreError> {
@@ -135,10 +133,16 @@ impl Store {
                 target: redact(url),
                 reason: e.to_string(),
             })?;
-        Ok(Store {
-            pool,
-            backend: Backend::Postgres,
-        })
+        Ok(Store::with_pool(pool, Backend::Postgres))
+    }
+
+    fn with_pool(pool: AnyPool, backend: Backend) -> Store {
+        let audit = std::sync::Arc::new(crate::audit::AuditWriter::start(pool.clone()));
+        Store { pool, backend, audit }
+    }
+
+    pub(crate) fn audit_writer(&self) -> &crate::audit::AuditWriter {
+        &self.audit
     }
 
     /// The connection pool, for modules of the store crate.
@@ -154,6 +158,22 @@ impl Store {
     /// Starts a transaction; dropped without `commit` it rolls back.
     pub async fn begin(&self) -> Result<crate::Tx<'static>, StoreError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock first (waiting
+    /// up to the busy timeout) so that a read-then-write sequence cannot fail half-way on a
+    /// stale snapshot; on PostgreSQL it is an ordinary transaction.
+    pub async fn begin_write(&self) -> Result<crate::Tx<'static>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Sqlite {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ('write-lock', '') \
+                 ON CONFLICT (key) DO UPDATE SET value = ''",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(tx)
     }
 
     /// True when a trivial query succeeds: the readiness probe.

@@ -6,7 +6,10 @@
 //! instants are `BIGINT` seconds since the Unix epoch (UTC); flags are `BIGINT` 0/1;
 //! structured values are JSON text. Aggregates are cast to `BIGINT` or `DOUBLE PRECISION`.
 
+pub mod audit;
 mod connect;
+pub mod outbox;
+pub mod sessions;
 pub mod identity;
 mod error;
 mod migrate;
@@ -14,6 +17,9 @@ pub mod testing;
 
 pub use connect::{Backend, Store};
 pub use identity::{Agency, NewUser, User};
+pub use sessions::{ApiToken, SessionRow};
+pub use outbox::{Notification, OutboxMessage};
+pub use audit::{AccessLogQuery, VerifyError, VerifyReport};
 pub use error::StoreError;
 pub use migrate::{MIGRATIONS_LATEST, Migration, migrations};
 

@@ -99,17 +99,16 @@ impl Drop for TestDatabase {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Cleanup::Postgres { admin_url, name } => {
-                let (admin_url, name, pool) =
-                    (admin_url.clone(), name.clone(), self.store.pool().clone());
-                // Drop runs outside async; a short-lived runtime on its own thread
-                // closes the pool and drops the database.
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop may run inside the test's runtime, whose connections cannot make
+                // progress while it waits here: a short-lived runtime on its own thread
+                // drops the database, and FORCE ends the pool's connections server-side.
                 let _ = std::thread::spawn(move || {
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
                         .expect("a current-thread runtime builds");
                     rt.block_on(async move {
-                        pool.close().await;
                         if let Ok(mut admin) =
                             <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await
                         {

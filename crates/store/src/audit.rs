@@ -1,0 +1,272 @@
+//! The append-only, hash-chained audit log. Appends go through one writer task that commits
+//! them in batches (group commit): each caller waits until its entry is durable, yet many
+//! concurrent requests share one transaction, so auditing every read stays cheap.
+
+use pathways_domain::audit::{AuditEvent, ChainBreak, ChainedEntry, Verifier, chain};
+use sqlx::Row as _;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Store, StoreError, now_unix};
+
+/// How many entries lie between two checkpoints of the chain head.
+pub const CHECKPOINT_EVERY: i64 = 1000;
+const MAX_BATCH: usize = 256;
+
+type Job = (AuditEvent, oneshot::Sender<Result<i64, String>>);
+
+/// The handle through which entries reach the writer task.
+#[derive(Debug)]
+pub(crate) struct AuditWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl AuditWriter {
+    pub(crate) fn start(pool: sqlx::AnyPool) -> AuditWriter {
+        let (jobs, rx) = mpsc::channel(4096);
+        tokio::spawn(writer_loop(pool, rx));
+        AuditWriter { jobs }
+    }
+}
+
+async fn writer_loop(pool: sqlx::AnyPool, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let events: Vec<&AuditEvent> = batch.iter().map(|(e, _)| e).collect();
+        let result = write_batch(&pool, &events).await;
+        match result {
+            Ok(first_seq) => {
+                for (i, (_, ack)) in batch.into_iter().enumerate() {
+                    let _ = ack.send(Ok(first_seq + i as i64));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "audit batch failed");
+                for (_, ack) in batch {
+                    let _ = ack.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+async fn write_batch(pool: &sqlx::AnyPool, events: &[&AuditEvent]) -> Result<i64, StoreError> {
+    let mut tx = pool.begin().await?;
+    // Taking the head row's write lock first serialises writers across processes and, on
+    // SQLite, takes the database write lock before anything is read.
+    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+        .execute(&mut *tx)
+        .await?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(&mut *tx)
+        .await?;
+    let (mut seq, mut hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    let first = seq + 1;
+    let start_seq = seq;
+    for event in events {
+        let entry = chain(seq, &hash, (*event).clone());
+        insert_entry(&mut tx, &entry).await?;
+        seq = entry.seq;
+        hash = entry.hash;
+        if seq % CHECKPOINT_EVERY == 0 {
+            sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at) VALUES ($1, $2, $3)")
+                .bind(seq)
+                .bind(&hash)
+                .bind(now_unix())
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    debug_assert!(seq > start_seq);
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(first)
+}
+
+async fn insert_entry(tx: &mut crate::Tx<'_>, e: &ChainedEntry) -> Result<(), StoreError> {
+    let ev = &e.event;
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor_id, actor_agency, action, record_type, record_id, client, \
+         reason, outcome, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(e.seq)
+    .bind(ev.at)
+    .bind(&ev.actor_id)
+    .bind(&ev.actor_agency)
+    .bind(&ev.action)
+    .bind(&ev.record_type)
+    .bind(&ev.record_id)
+    .bind(&ev.client)
+    .bind(&ev.reason)
+    .bind(&ev.outcome)
+    .bind(&e.prev_hash)
+    .bind(&e.hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn entry_from(r: &crate::Row) -> Result<ChainedEntry, StoreError> {
+    Ok(ChainedEntry {
+        seq: r.try_get("seq")?,
+        event: AuditEvent {
+            at: r.try_get("at")?,
+            actor_id: r.try_get("actor_id")?,
+            actor_agency: r.try_get("actor_agency")?,
+            action: r.try_get("action")?,
+            record_type: r.try_get("record_type")?,
+            record_id: r.try_get("record_id")?,
+            client: r.try_get("client")?,
+            reason: r.try_get("reason")?,
+            outcome: r.try_get("outcome")?,
+        },
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+const ENTRY_COLUMNS: &str =
+    "seq, at, actor_id, actor_agency, action, record_type, record_id, client, reason, outcome, prev_hash, hash";
+
+/// The result of a full verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries checked.
+    pub entries: u64,
+    /// Checkpoints compared.
+    pub checkpoints: u64,
+}
+
+/// Why verification failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The chain is broken; names the first bad entry.
+    #[error("audit chain broken: {0}")]
+    Broken(#[from] ChainBreak),
+    /// The database could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Filters for a record's access log.
+#[derive(Debug, Clone, Default)]
+pub struct AccessLogQuery {
+    /// Only this actor.
+    pub actor_id: Option<String>,
+    /// From this instant.
+    pub from: Option<i64>,
+    /// Up to this instant.
+    pub to: Option<i64>,
+    /// At most this many rows.
+    pub limit: i64,
+}
+
+impl Store {
+    /// Appends an event and waits until it is durable; returns its sequence number.
+    pub async fn audit(&self, event: AuditEvent) -> Result<i64, StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.audit_writer()
+            .jobs
+            .send((event, ack))
+            .await
+            .map_err(|_| StoreError::Conflict("the audit writer has stopped".into()))?;
+        match done.await {
+            Ok(Ok(seq)) => Ok(seq),
+            Ok(Err(e)) => Err(StoreError::Conflict(format!("audit write failed: {e}"))),
+            Err(_) => Err(StoreError::Conflict("the audit writer has stopped".into())),
+        }
+    }
+
+    /// Walks the whole chain and every checkpoint; names the first bad entry.
+    pub async fn verify_audit(&self) -> Result<VerifyReport, VerifyError> {
+        let mut verifier = Verifier::default();
+        let checkpoints = sqlx::query("SELECT seq, hash FROM audit_checkpoints ORDER BY seq")
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::from)?;
+        let mut checkpoints: std::collections::VecDeque<(i64, String)> = checkpoints
+            .iter()
+            .map(|r| Ok((r.try_get("seq")?, r.try_get("hash")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)?;
+        let total_checkpoints = checkpoints.len() as u64;
+        let mut after = 0i64;
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000");
+        loop {
+            let rows = sqlx::query(&sql)
+                .bind(after)
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::from)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                let entry = entry_from(row)?;
+                verifier.check(&entry)?;
+                while checkpoints.front().is_some_and(|c| c.0 <= entry.seq) {
+                    let (seq, hash) = checkpoints.pop_front().expect("front exists");
+                    if seq != entry.seq || hash != entry.hash {
+                        return Err(ChainBreak::Anchor { seq, place: "a checkpoint" }.into());
+                    }
+                }
+                after = entry.seq;
+            }
+        }
+        if let Some((seq, _)) = checkpoints.front() {
+            return Err(ChainBreak::Anchor { seq: *seq, place: "a checkpoint" }.into());
+        }
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::from)?;
+        let (head_seq, head_hash): (i64, String) = (
+            head.try_get("seq").map_err(StoreError::from)?,
+            head.try_get("hash").map_err(StoreError::from)?,
+        );
+        let entries = verifier.finish(head_seq, &head_hash)?;
+        Ok(VerifyReport {
+            entries,
+            checkpoints: total_checkpoints,
+        })
+    }
+
+    /// Who did what to one record, newest first, with optional filters.
+    pub async fn access_log(
+        &self,
+        record_type: &str,
+        record_id: &str,
+        q: &AccessLogQuery,
+    ) -> Result<Vec<ChainedEntry>, StoreError> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE record_type = $1 AND record_id = $2 \
+             AND ($3 = '' OR actor_id = $3) AND at >= $4 AND at <= $5 ORDER BY seq DESC LIMIT $6"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(record_type)
+            .bind(record_id)
+            .bind(q.actor_id.clone().unwrap_or_default())
+            .bind(q.from.unwrap_or(0))
+            .bind(q.to.unwrap_or(i64::MAX))
+            .bind(if q.limit > 0 { q.limit } else { 500 })
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(entry_from).collect()
+    }
+
+    /// The newest entries of the whole log (administrators).
+    pub async fn recent_audit(&self, limit: i64) -> Result<Vec<ChainedEntry>, StoreError> {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT $1");
+        let rows = sqlx::query(&sql).bind(limit).fetch_all(self.pool()).await?;
+        rows.iter().map(entry_from).collect()
+    }
+}
