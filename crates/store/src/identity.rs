@@ -57,7 +57,7 @@ pub struct NewUser {
 }
 
 const USER_COLUMNS: &str = "id, agency_id, email, display_name, roles, totp_enabled, disabled, \
-     password_hash IS NOT NULL AS has_password, last_login_at";
+     CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, last_login_at";
 
 fn agency_from(row: &Row) -> Result<Agency, StoreError> {
     let kind: String = row.try_get("kind")?;
@@ -70,12 +70,14 @@ fn agency_from(row: &Row) -> Result<Agency, StoreError> {
     })
 }
 
+/// Reads a user from a row holding the user columns.
+pub(crate) fn user_from_row(row: &Row) -> Result<User, StoreError> {
+    user_from(row)
+}
+
 fn user_from(row: &Row) -> Result<User, StoreError> {
     let roles: String = row.try_get("roles")?;
-    let has_password: bool = match row.try_get::<bool, _>("has_password") {
-        Ok(b) => b,
-        Err(_) => row.try_get::<i64, _>("has_password")? != 0,
-    };
+    let has_password = row.try_get::<i64, _>("has_password")? != 0;
     Ok(User {
         id: row.try_get("id")?,
         agency_id: row.try_get("agency_id")?,

@@ -17,7 +17,7 @@ pub mod testing;
 
 pub use connect::{Backend, Store};
 pub use identity::{Agency, NewUser, User};
-pub use sessions::{ApiToken, SessionRow};
+pub use sessions::{ApiToken, SessionRow, SessionUser};
 pub use outbox::{Notification, OutboxMessage};
 pub use audit::{AccessLogQuery, VerifyError, VerifyReport};
 pub use error::StoreError;

@@ -31,6 +31,7 @@ macro_rules! migration {
 const ALL: &[Migration] = &[
     migration!(1, "0001_core"),
     migration!(2, "0002_identity_audit"),
+    migration!(3, "0003_people"),
 ];
 
 /// The newest schema version this binary knows.

@@ -353,3 +353,43 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+/// A live session joined with its user and agency: what every signed-in request needs,
+/// fetched in one query.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    /// The session.
+    pub session: SessionRow,
+    /// The user.
+    pub user: crate::User,
+    /// The user's agency name.
+    pub agency_name: String,
+}
+
+impl Store {
+    /// The session with this id digest, joined with its user and agency.
+    pub async fn session_user(&self, id_hash: &str) -> Result<Option<SessionUser>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.user_id, s.stage, s.created_at, s.last_seen_at, \
+             u.id, u.agency_id, u.email, u.display_name, u.roles, u.totp_enabled, u.disabled, \
+             CAST(CASE WHEN u.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, u.last_login_at, \
+             a.name AS agency_name \
+             FROM sessions s JOIN users u ON u.id = s.user_id JOIN agencies a ON a.id = u.agency_id \
+             WHERE s.id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(SessionUser {
+            session: SessionRow {
+                user_id: r.try_get("user_id")?,
+                stage: r.try_get("stage")?,
+                created_at: r.try_get("created_at")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+            },
+            user: crate::identity::user_from_row(&r)?,
+            agency_name: r.try_get("agency_name")?,
+        }))
+    }
+}

@@ -1,10 +1,16 @@
 //! The Pathways web layer: HTML pages on GOV.UK Frontend, JSON APIs, sessions, security
 //! headers and metrics. Handlers parse input, ask the domain rules, and call the store.
 
+pub mod accounts;
+mod admin;
+mod cases;
+mod referrals;
 pub mod assets;
+pub mod auth;
 pub mod crypto;
 mod error;
 mod layout;
+mod login;
 pub mod metrics;
 mod pages;
 mod security;
@@ -101,7 +107,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(assets::routes())
+        .merge(login::routes())
+        .merge(admin::routes())
+        .merge(referrals::routes())
+        .merge(cases::routes())
         .fallback(error::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::csrf))
         .layer(middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
