@@ -26,7 +26,12 @@ pub struct ServeArgs {
     #[arg(long, env = "PATHWAYS_LISTEN", hide_env = true)]
     pub listen: Option<SocketAddr>,
     /// Database: a SQLite file path or a postgres:// URL [env: DATABASE_URL] [default: DATA_DIR/pathways.db]
-    #[arg(long = "database", env = "DATABASE_URL", hide_env = true, hide_env_values = true)]
+    #[arg(
+        long = "database",
+        env = "DATABASE_URL",
+        hide_env = true,
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Folder for the SQLite file, the crime store and other data [env: PATHWAYS_DATA_DIR] [default: ./pathways-data]
     #[arg(long, env = "PATHWAYS_DATA_DIR", hide_env = true)]
@@ -69,8 +74,6 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// The database URL.
     pub database_url: String,
-    /// The data folder.
-    pub data_dir: PathBuf,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
@@ -103,7 +106,9 @@ impl ServeArgs {
             .clone()
             .or(file.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));
-        let idle = file.session_idle_minutes.unwrap_or(defaults.session_idle_secs / 60);
+        let idle = file
+            .session_idle_minutes
+            .unwrap_or(defaults.session_idle_secs / 60);
         let absolute = file
             .session_absolute_hours
             .unwrap_or(defaults.session_absolute_secs / 3600);
@@ -113,9 +118,12 @@ impl ServeArgs {
         Ok(Settings {
             listen,
             database_url,
-            data_dir,
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
-            log: self.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            log: self
+                .log
+                .clone()
+                .or(file.log)
+                .unwrap_or_else(|| "info".into()),
             web: pathways_web::WebSettings {
                 service_name: file.service_name.unwrap_or(defaults.service_name),
                 public_url,
@@ -125,6 +133,8 @@ impl ServeArgs {
                 require_totp_for_case_roles: file
                     .require_totp_for_case_roles
                     .unwrap_or(defaults.require_totp_for_case_roles),
+                audit_reads: defaults.audit_reads,
+                data_dir: data_dir.clone(),
             },
         })
     }
@@ -145,12 +155,25 @@ fn load_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
         .with_context(|| format!("cannot read settings file {}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
         let msg = e.message().to_string();
-        let at = e
-            .span()
-            .map(|s| {
-                let line = text[..s.start.min(text.len())].lines().count().max(1);
-                format!(" at line {line}")
+        // An unknown key is reported at its own line, not at the table that holds it.
+        let key_line = msg
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+            .and_then(|key| {
+                text.lines().position(|l| {
+                    l.trim_start().starts_with(key)
+                        && l[l.find(key).unwrap_or(0) + key.len()..]
+                            .trim_start()
+                            .starts_with('=')
+                })
             })
+            .map(|i| i + 1);
+        let at = key_line
+            .or_else(|| {
+                e.span()
+                    .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            })
+            .map(|line| format!(" at line {line}"))
             .unwrap_or_default();
         anyhow::anyhow!("settings file {}{at}: {msg}", path.display())
     })
@@ -173,7 +196,7 @@ mod tests {
         };
         let s = args.resolve().expect("resolves");
         assert_eq!(s.listen.port(), 7000);
-        assert_eq!(s.data_dir, PathBuf::from("/srv/p"));
+        assert_eq!(s.web.data_dir, PathBuf::from("/srv/p"));
         assert_eq!(s.database_url, "/srv/p/pathways.db");
         assert_eq!(s.web.service_name, "Safer Borough");
         assert_eq!(s.web.session_idle_secs, 30 * 60);

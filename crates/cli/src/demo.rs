@@ -33,56 +33,106 @@ pub struct DemoArgs {
 /// One agency of the fictional borough with its staff: (name, kind, [(name, email local part, roles)]).
 type Staff = (&'static str, &'static str, &'static [Role]);
 const BOROUGH: &[(&str, AgencyKind, &[Staff])] = &[
-    ("Riverside Council Early Help and Outreach", AgencyKind::CouncilTeam, &[
-        ("Amara Okafor", "amara.okafor", &[Role::Practitioner]),
-        ("Dev Patel", "dev.patel", &[Role::Manager]),
-        ("Grace Mensah", "grace.mensah", &[Role::PanelCoordinator]),
-        ("Sam Whitfield", "sam.whitfield", &[Role::Administrator]),
-    ]),
-    ("Riverside Council Community Safety", AgencyKind::CouncilTeam, &[
-        ("Lena Kowalski", "lena.kowalski", &[Role::Analyst]),
-        ("Tom Harris", "tom.harris", &[Role::DirectoryEditor]),
-    ]),
-    ("Riverside Children's Social Care", AgencyKind::ChildrensSocialCare, &[
-        ("Helen Adeyemi", "helen.adeyemi", &[Role::Practitioner]),
-    ]),
-    ("Metropolitan Police, Riverside", AgencyKind::Police, &[
-        ("PC Daniel Reid", "daniel.reid", &[Role::PartnerReferrer]),
-    ]),
-    ("Probation Service, Riverside", AgencyKind::Probation, &[
-        ("Ruth Campbell", "ruth.campbell", &[Role::PartnerReferrer]),
-    ]),
-    ("Northgate Academy", AgencyKind::School, &[
-        ("Ms Priya Shah", "priya.shah", &[Role::PartnerReferrer]),
-    ]),
-    ("Riverside Homes", AgencyKind::HousingProvider, &[
-        ("Kwame Asante", "kwame.asante", &[Role::PartnerReferrer]),
-    ]),
-    ("Riverside Health Partnership", AgencyKind::Health, &[
-        ("Dr Fiona Byrne", "fiona.byrne", &[Role::PartnerReferrer]),
-    ]),
-    ("Westway Youth Club", AgencyKind::YouthService, &[
-        ("Jordan Blake", "jordan.blake", &[Role::PartnerReferrer]),
-    ]),
-    ("Turning Point Riverside", AgencyKind::SubstanceMisuse, &[
-        ("Nadia Rahman", "nadia.rahman", &[Role::Practitioner]),
-    ]),
-    ("Riverside VAWG Partnership (hub)", AgencyKind::ConsortiumHub, &[
-        ("Maya Thompson", "maya.thompson", &[Role::Practitioner, Role::PanelCoordinator]),
-    ]),
-    ("Safe Haven Refuge", AgencyKind::VawgSpecialist, &[
-        ("Olivia Grant", "olivia.grant", &[Role::Practitioner]),
-    ]),
-    ("Riverside IDVA Service", AgencyKind::VawgSpecialist, &[
-        ("Chloe Evans", "chloe.evans", &[Role::Practitioner]),
-    ]),
+    (
+        "Riverside Council Early Help and Outreach",
+        AgencyKind::CouncilTeam,
+        &[
+            ("Amara Okafor", "amara.okafor", &[Role::Practitioner]),
+            ("Dev Patel", "dev.patel", &[Role::Manager]),
+            ("Grace Mensah", "grace.mensah", &[Role::PanelCoordinator]),
+            ("Sam Whitfield", "sam.whitfield", &[Role::Administrator]),
+        ],
+    ),
+    (
+        "Riverside Council Community Safety",
+        AgencyKind::CouncilTeam,
+        &[
+            ("Lena Kowalski", "lena.kowalski", &[Role::Analyst]),
+            ("Tom Harris", "tom.harris", &[Role::DirectoryEditor]),
+        ],
+    ),
+    (
+        "Riverside Children's Social Care",
+        AgencyKind::ChildrensSocialCare,
+        &[("Helen Adeyemi", "helen.adeyemi", &[Role::Practitioner])],
+    ),
+    (
+        "Metropolitan Police, Riverside",
+        AgencyKind::Police,
+        &[("PC Daniel Reid", "daniel.reid", &[Role::PartnerReferrer])],
+    ),
+    (
+        "Probation Service, Riverside",
+        AgencyKind::Probation,
+        &[("Ruth Campbell", "ruth.campbell", &[Role::PartnerReferrer])],
+    ),
+    (
+        "Northgate Academy",
+        AgencyKind::School,
+        &[("Ms Priya Shah", "priya.shah", &[Role::PartnerReferrer])],
+    ),
+    (
+        "Riverside Homes",
+        AgencyKind::HousingProvider,
+        &[("Kwame Asante", "kwame.asante", &[Role::PartnerReferrer])],
+    ),
+    (
+        "Riverside Health Partnership",
+        AgencyKind::Health,
+        &[("Dr Fiona Byrne", "fiona.byrne", &[Role::PartnerReferrer])],
+    ),
+    (
+        "Westway Youth Club",
+        AgencyKind::YouthService,
+        &[("Jordan Blake", "jordan.blake", &[Role::PartnerReferrer])],
+    ),
+    (
+        "Turning Point Riverside",
+        AgencyKind::SubstanceMisuse,
+        &[("Nadia Rahman", "nadia.rahman", &[Role::Practitioner])],
+    ),
+    (
+        "Riverside VAWG Partnership (hub)",
+        AgencyKind::ConsortiumHub,
+        &[(
+            "Maya Thompson",
+            "maya.thompson",
+            &[Role::Practitioner, Role::PanelCoordinator],
+        )],
+    ),
+    (
+        "Safe Haven Refuge",
+        AgencyKind::VawgSpecialist,
+        &[("Olivia Grant", "olivia.grant", &[Role::Practitioner])],
+    ),
+    (
+        "Riverside IDVA Service",
+        AgencyKind::VawgSpecialist,
+        &[("Chloe Evans", "chloe.evans", &[Role::Practitioner])],
+    ),
     ("Women's Aid Riverside", AgencyKind::VawgSpecialist, &[]),
-    ("Sister Circle (by and for)", AgencyKind::VawgSpecialist, &[]),
+    (
+        "Sister Circle (by and for)",
+        AgencyKind::VawgSpecialist,
+        &[],
+    ),
     ("Rape Crisis Riverside", AgencyKind::VawgSpecialist, &[]),
     ("Stalking Advocacy Service", AgencyKind::VawgSpecialist, &[]),
-    ("Karma Ashanti Honour Abuse Support", AgencyKind::VawgSpecialist, &[]),
-    ("Children Affected by Abuse Project", AgencyKind::VawgSpecialist, &[]),
-    ("Men's Advice and Change Project", AgencyKind::VawgSpecialist, &[]),
+    (
+        "Karma Ashanti Honour Abuse Support",
+        AgencyKind::VawgSpecialist,
+        &[],
+    ),
+    (
+        "Children Affected by Abuse Project",
+        AgencyKind::VawgSpecialist,
+        &[],
+    ),
+    (
+        "Men's Advice and Change Project",
+        AgencyKind::VawgSpecialist,
+        &[],
+    ),
     ("Riverside Faith Forum", AgencyKind::Voluntary, &[]),
 ];
 
@@ -107,10 +157,17 @@ pub async fn seed(store: &Store, seed: u64) -> anyhow::Result<Vec<(String, Strin
                     password_hash: Some(hash.clone()),
                 })
                 .await?;
-            let role_names = roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+            let role_names = roles
+                .iter()
+                .map(|r| r.label())
+                .collect::<Vec<_>>()
+                .join(", ");
             logins.push((email, role_names, name.to_string()));
         }
     }
+    crate::demo_referrals::seed_referrals(store, seed).await?;
+    crate::demo_cases::seed_cases(store, seed, DEMO_DOMAIN).await?;
+    crate::directory::seed_demo(store).await?;
     Ok(logins)
 }
 
@@ -123,7 +180,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let settings = Settings {
         listen: args.listen,
         database_url: args.data_dir.join("pathways-demo.db").display().to_string(),
-        data_dir: args.data_dir.clone(),
         log_format: LogFormat::Human,
         log: "warn".into(),
         web: pathways_web::WebSettings {
@@ -131,20 +187,36 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             public_url: format!("http://{}", args.listen),
             // Demo accounts sign in with a password alone; real deployments require TOTP.
             require_totp_for_case_roles: false,
+            data_dir: args.data_dir.clone(),
             ..pathways_web::WebSettings::default()
         },
     };
     serve::init_logging(&settings);
-    let listener = if args.no_serve { None } else { Some(serve::bind(args.listen).await?) };
+    let listener = if args.no_serve {
+        None
+    } else {
+        Some(serve::bind(args.listen).await?)
+    };
     let store = Store::connect(&settings.database_url).await?;
     let logins = seed(&store, args.seed).await?;
-    println!("Pathways demo: the fictional London Borough of Riverside (seed {}).", args.seed);
+    let (dir, seed_value) = (args.data_dir.clone(), args.seed);
+    let area =
+        tokio::task::spawn_blocking(move || crate::demo_insight::seed_crime(&dir, seed_value))
+            .await
+            .context("crime data generation stopped")??;
+    println!(
+        "Pathways demo: the fictional London Borough of Riverside (seed {}).",
+        args.seed
+    );
     println!();
     println!("Sign in with any of these (password for all: {DEMO_PASSWORD}):");
     let width = logins.iter().map(|l| l.0.len()).max().unwrap_or(0);
     for (email, roles, agency) in &logins {
         println!("  {email:<width$}  {roles} — {agency}");
     }
+    println!(
+        "Crime data: three years for three synthetic boroughs; the problem profile is at /insight?area={area}"
+    );
     println!();
     match listener {
         None => {
@@ -152,7 +224,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Some(listener) => {
-            println!("Open http://{} in a browser. Press Ctrl-C to stop.", args.listen);
+            println!(
+                "Open http://{} in a browser. Press Ctrl-C to stop.",
+                args.listen
+            );
             serve::run_until_shutdown(listener, store, settings.web).await
         }
     }

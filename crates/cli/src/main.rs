@@ -1,8 +1,16 @@
 //! The `pathways` binary: serves the web application, runs the demo borough, and carries the
 //! administration, import and audit commands. Errors print as one line and exit non-zero.
 
+mod admin;
+mod analysis;
+mod audit;
 mod config;
 mod demo;
+mod demo_cases;
+mod demo_insight;
+mod demo_referrals;
+mod directory;
+mod people;
 mod serve;
 
 use std::process::ExitCode;
@@ -25,6 +33,19 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(config::ServeArgs),
+    /// Manage agencies, users and API tokens.
+    Admin(admin::AdminCommand),
+    /// Check the tamper-evident audit log.
+    Audit(audit::AuditCommand),
+    /// Import and analyse police.uk crime data (street crime, outcomes, stop and search).
+    Crime(analysis::CrimeArgs),
+    /// Import ONS geography: LSOA lookup, population and boundaries.
+    Geo(analysis::GeoArgs),
+    /// The "find support" directory: import and export ORUK feeds, load postcodes.
+    Directory(directory::DirectoryArgs),
+    /// Match lists of people with the person-index engine.
+    #[command(subcommand)]
+    People(pathways_matching::cli::PeopleCommand),
 }
 
 fn main() -> ExitCode {
@@ -37,7 +58,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -45,7 +69,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -53,16 +77,31 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let done = match cli.command {
         Command::Serve(args) => serve::serve(args.resolve()?).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Admin(cmd) => admin::run(cmd).await,
+        Command::Audit(cmd) => {
+            return Ok(match audit::run(cmd).await? {
+                audit::Outcome::Intact => ExitCode::SUCCESS,
+                audit::Outcome::Broken => ExitCode::FAILURE,
+            });
+        }
+        Command::Crime(args) => analysis::crime(args),
+        Command::Geo(args) => analysis::geo(args),
+        Command::Directory(args) => directory::run(args).await,
+        Command::People(cmd) => people::run(cmd),
         Command::Migrate(args) => {
             let settings = args.resolve()?;
             serve::init_logging(&settings);
             let store = pathways_store::Store::connect(&settings.database_url).await?;
-            println!("database schema is at version {}", store.schema_version().await?);
+            println!(
+                "database schema is at version {}",
+                store.schema_version().await?
+            );
             Ok(())
         }
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }

@@ -10,7 +10,9 @@ use crate::config::{LogFormat, Settings};
 /// Sets up `tracing` output in the chosen format. Safe to call more than once.
 pub fn init_logging(settings: &Settings) {
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match settings.log_format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -28,7 +30,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 /// Binds the listening socket with a clear message when the port is taken.
 pub async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.with_context(|| {
-        format!("cannot listen on {addr} (is another program using that port? choose one with --listen)")
+        format!(
+            "cannot listen on {addr} (is another program using that port? choose one with --listen)"
+        )
     })
 }
 
@@ -41,11 +45,20 @@ pub async fn run_until_shutdown(
     let addr = listener.local_addr()?;
     let state = pathways_web::AppState::new(store.clone(), web);
     let app = pathways_web::router(state);
+    let outbox = pathways_web::notify::spawn_worker(
+        store.clone(),
+        pathways_web::notify::NotifySettings::from_env(),
+    );
     tracing::info!(%addr, "serving");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server failed");
+    outbox.abort();
+    served?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

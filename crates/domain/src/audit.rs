@@ -102,7 +102,9 @@ pub enum ChainBreak {
     #[error("entry {seq}: its content does not match its hash; it has been changed")]
     Content { seq: i64 },
     /// The chain ends somewhere other than the recorded head.
-    #[error("the chain ends at entry {last} but the recorded head is entry {head}; entries were added or removed at the end")]
+    #[error(
+        "the chain ends at entry {last} but the recorded head is entry {head}; entries were added or removed at the end"
+    )]
     Head { last: i64, head: i64 },
     /// The head hash or a checkpoint does not match the entry it names.
     #[error("entry {seq}: does not match the hash recorded for it in {place}")]
@@ -193,7 +195,10 @@ mod tests {
     fn build(n: i64) -> Vec<ChainedEntry> {
         let mut out: Vec<ChainedEntry> = Vec::new();
         for i in 0..n {
-            let (s, h) = out.last().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS.into()));
+            let (s, h) = out
+                .last()
+                .map(|e| (e.seq, e.hash.clone()))
+                .unwrap_or((0, GENESIS.into()));
             out.push(chain(s, &h, event(i)));
         }
         out
@@ -219,19 +224,40 @@ mod tests {
         let head = (5, c[4].hash.clone());
         let mut edited = c.clone();
         edited[2].event.record_id = "other".into();
-        assert_eq!(verify(&edited, (head.0, &head.1)), Err(ChainBreak::Content { seq: 3 }));
+        assert_eq!(
+            verify(&edited, (head.0, &head.1)),
+            Err(ChainBreak::Content { seq: 3 })
+        );
         let mut deleted = c.clone();
         deleted.remove(1);
-        assert_eq!(verify(&deleted, (head.0, &head.1)), Err(ChainBreak::Gap { expected: 2, found: 3 }));
+        assert_eq!(
+            verify(&deleted, (head.0, &head.1)),
+            Err(ChainBreak::Gap {
+                expected: 2,
+                found: 3
+            })
+        );
         let mut reordered = c.clone();
         reordered.swap(1, 2);
-        assert_eq!(verify(&reordered, (head.0, &head.1)), Err(ChainBreak::Gap { expected: 2, found: 3 }));
+        assert_eq!(
+            verify(&reordered, (head.0, &head.1)),
+            Err(ChainBreak::Gap {
+                expected: 2,
+                found: 3
+            })
+        );
         let mut appended = c.clone();
         appended.push(chain(5, &c[4].hash, event(9)));
-        assert_eq!(verify(&appended, (head.0, &head.1)), Err(ChainBreak::Head { last: 6, head: 5 }));
+        assert_eq!(
+            verify(&appended, (head.0, &head.1)),
+            Err(ChainBreak::Head { last: 6, head: 5 })
+        );
         let mut truncated = c.clone();
         truncated.pop();
-        assert_eq!(verify(&truncated, (head.0, &head.1)), Err(ChainBreak::Head { last: 4, head: 5 }));
+        assert_eq!(
+            verify(&truncated, (head.0, &head.1)),
+            Err(ChainBreak::Head { last: 4, head: 5 })
+        );
     }
 
     #[test]

@@ -35,7 +35,10 @@ pub fn check_new_password(password: &str, email: &str) -> Result<(), PasswordPro
         return Err(PasswordProblem::TooLong);
     }
     let lower = password.to_lowercase();
-    if COMMON.lines().any(|c| !c.is_empty() && (lower == c || is_repeat_of(&lower, c))) {
+    if COMMON
+        .lines()
+        .any(|c| !c.is_empty() && (lower == c || is_repeat_of(&lower, c)))
+    {
         return Err(PasswordProblem::Common);
     }
     let local = email.split('@').next().unwrap_or("").to_lowercase();
@@ -59,14 +62,29 @@ mod tests {
 
     #[test]
     fn rules() {
-        assert_eq!(check_new_password("short", "a@b.c"), Err(PasswordProblem::TooShort));
-        assert_eq!(check_new_password("password1234", "a@b.c"), Err(PasswordProblem::Common));
-        assert_eq!(check_new_password("Password123!", "a@b.c"), Err(PasswordProblem::Common));
+        assert_eq!(
+            check_new_password("short", "a@b.c"),
+            Err(PasswordProblem::TooShort)
+        );
+        assert_eq!(
+            check_new_password("password1234", "a@b.c"),
+            Err(PasswordProblem::Common)
+        );
+        assert_eq!(
+            check_new_password("Password123!", "a@b.c"),
+            Err(PasswordProblem::Common)
+        );
         assert_eq!(
             check_new_password("jo.smith-is-great", "jo.smith@council.example"),
             Err(PasswordProblem::ContainsEmail)
         );
-        assert_eq!(check_new_password("correct horse battery staple", "a@b.c"), Ok(()));
-        assert_eq!(check_new_password(&"x".repeat(300), "a@b.c"), Err(PasswordProblem::TooLong));
+        assert_eq!(
+            check_new_password("correct horse battery staple", "a@b.c"),
+            Ok(())
+        );
+        assert_eq!(
+            check_new_password(&"x".repeat(300), "a@b.c"),
+            Err(PasswordProblem::TooLong)
+        );
     }
 }

@@ -193,7 +193,11 @@ impl RoleSet {
 
     /// The stored comma-separated form.
     pub fn to_stored(&self) -> String {
-        self.roles.iter().map(|r| r.key()).collect::<Vec<_>>().join(",")
+        self.roles
+            .iter()
+            .map(|r| r.key())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// The roles, sorted.
@@ -208,7 +212,9 @@ impl RoleSet {
 
     /// True when any held permission reads case files.
     pub fn reads_cases(&self) -> bool {
-        Permission::ALL.into_iter().any(|p| p.reads_cases() && self.has(p))
+        Permission::ALL
+            .into_iter()
+            .any(|p| p.reads_cases() && self.has(p))
     }
 }
 
@@ -221,7 +227,10 @@ mod tests {
         let set = RoleSet::parse("manager, practitioner,manager").expect("valid");
         assert_eq!(set.roles(), &[Role::Practitioner, Role::Manager]);
         assert_eq!(set.to_stored(), "practitioner,manager");
-        assert_eq!(RoleSet::parse("wizard").unwrap_err(), "unknown role \"wizard\"");
+        assert_eq!(
+            RoleSet::parse("wizard").unwrap_err(),
+            "unknown role \"wizard\""
+        );
     }
 
     #[test]

@@ -134,8 +134,7 @@ fn entry_from(r: &crate::Row) -> Result<ChainedEntry, StoreError> {
     })
 }
 
-const ENTRY_COLUMNS: &str =
-    "seq, at, actor_id, actor_agency, action, record_type, record_id, client, reason, outcome, prev_hash, hash";
+const ENTRY_COLUMNS: &str = "seq, at, actor_id, actor_agency, action, record_type, record_id, client, reason, outcome, prev_hash, hash";
 
 /// The result of a full verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +199,8 @@ impl Store {
             .map_err(StoreError::from)?;
         let total_checkpoints = checkpoints.len() as u64;
         let mut after = 0i64;
-        let sql = format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000");
+        let sql =
+            format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000");
         loop {
             let rows = sqlx::query(&sql)
                 .bind(after)
@@ -216,14 +216,22 @@ impl Store {
                 while checkpoints.front().is_some_and(|c| c.0 <= entry.seq) {
                     let (seq, hash) = checkpoints.pop_front().expect("front exists");
                     if seq != entry.seq || hash != entry.hash {
-                        return Err(ChainBreak::Anchor { seq, place: "a checkpoint" }.into());
+                        return Err(ChainBreak::Anchor {
+                            seq,
+                            place: "a checkpoint",
+                        }
+                        .into());
                     }
                 }
                 after = entry.seq;
             }
         }
         if let Some((seq, _)) = checkpoints.front() {
-            return Err(ChainBreak::Anchor { seq: *seq, place: "a checkpoint" }.into());
+            return Err(ChainBreak::Anchor {
+                seq: *seq,
+                place: "a checkpoint",
+            }
+            .into());
         }
         let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_one(self.pool())

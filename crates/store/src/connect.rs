@@ -47,7 +47,9 @@ fn parse_target(url: &str) -> Result<Target, StoreError> {
         .unwrap_or(url);
     let path = path.split('?').next().unwrap_or(path);
     if path.is_empty() || path.contains("://") {
-        return Err(StoreError::BadUrl { url: url.to_string() });
+        return Err(StoreError::BadUrl {
+            url: url.to_string(),
+        });
     }
     Ok(Target::Sqlite(PathBuf::from(path)))
 }
@@ -138,7 +140,11 @@ impl Store {
 
     fn with_pool(pool: AnyPool, backend: Backend) -> Store {
         let audit = std::sync::Arc::new(crate::audit::AuditWriter::start(pool.clone()));
-        Store { pool, backend, audit }
+        Store {
+            pool,
+            backend,
+            audit,
+        }
     }
 
     pub(crate) fn audit_writer(&self) -> &crate::audit::AuditWriter {
@@ -211,7 +217,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://…@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://…@h:5432/db"
+        );
         assert_eq!(redact("/tmp/a.db"), "/tmp/a.db");
     }
 }

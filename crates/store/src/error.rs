@@ -5,7 +5,9 @@
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database URL is neither a PostgreSQL URL nor a usable SQLite path.
-    #[error("database URL {url:?} is not understood: use a file path, sqlite://PATH or postgres://USER@HOST/DB")]
+    #[error(
+        "database URL {url:?} is not understood: use a file path, sqlite://PATH or postgres://USER@HOST/DB"
+    )]
     BadUrl { url: String },
     /// The SQLite file's folder cannot be created or written.
     #[error("cannot use database file {path}: {reason}")]
@@ -21,7 +23,11 @@ pub enum StoreError {
     SchemaTooNew { found: i64, latest: i64 },
     /// A migration failed to apply; nothing of it was kept.
     #[error("migration {version} ({name}) failed: {reason}")]
-    Migration { version: i64, name: String, reason: String },
+    Migration {
+        version: i64,
+        name: String,
+        reason: String,
+    },
     /// A row that must exist does not.
     #[error("{what} not found")]
     NotFound { what: &'static str },

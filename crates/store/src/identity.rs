@@ -64,8 +64,9 @@ fn agency_from(row: &Row) -> Result<Agency, StoreError> {
     Ok(Agency {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
-        kind: AgencyKind::parse(&kind)
-            .ok_or_else(|| StoreError::Conflict(format!("unknown agency kind {kind:?} in the database")))?,
+        kind: AgencyKind::parse(&kind).ok_or_else(|| {
+            StoreError::Conflict(format!("unknown agency kind {kind:?} in the database"))
+        })?,
         archived_at: row.try_get("archived_at")?,
     })
 }
@@ -102,7 +103,9 @@ impl Store {
             .bind(now_unix())
             .execute(self.pool())
             .await
-            .map_err(|e| unique_to_conflict(e, format!("an agency called {name:?} already exists")))?;
+            .map_err(|e| {
+                unique_to_conflict(e, format!("an agency called {name:?} already exists"))
+            })?;
         Ok(Agency {
             id,
             name: name.to_string(),
@@ -208,11 +211,13 @@ impl Store {
 
     /// The stored password hash of a user, if any.
     pub async fn password_hash(&self, user_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(self.pool())
-            .await?
-            .flatten())
+        Ok(
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(self.pool())
+                .await?
+                .flatten(),
+        )
     }
 
     /// Replaces a user's password hash.
@@ -260,7 +265,12 @@ impl Store {
     }
 
     /// Stores (or clears) a TOTP secret; `enabled` marks enrolment complete.
-    pub async fn set_totp(&self, user_id: &str, secret: Option<&str>, enabled: bool) -> Result<(), StoreError> {
+    pub async fn set_totp(
+        &self,
+        user_id: &str,
+        secret: Option<&str>,
+        enabled: bool,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled = $2 WHERE id = $3")
             .bind(secret)
             .bind(i64::from(enabled))
@@ -272,11 +282,13 @@ impl Store {
 
     /// The TOTP secret of a user, if one is stored.
     pub async fn totp_secret(&self, user_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT totp_secret FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(self.pool())
-            .await?
-            .flatten())
+        Ok(
+            sqlx::query_scalar("SELECT totp_secret FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(self.pool())
+                .await?
+                .flatten(),
+        )
     }
 
     /// Records a successful sign-in.

@@ -7,21 +7,25 @@
 //! structured values are JSON text. Aggregates are cast to `BIGINT` or `DOUBLE PRECISION`.
 
 pub mod audit;
+pub mod cases;
 mod connect;
-pub mod outbox;
-pub mod sessions;
-pub mod identity;
+pub mod directory;
 mod error;
+pub mod identity;
 mod migrate;
+pub mod outbox;
+pub mod people;
+pub mod referrals;
+pub mod sessions;
 pub mod testing;
 
-pub use connect::{Backend, Store};
-pub use identity::{Agency, NewUser, User};
-pub use sessions::{ApiToken, SessionRow, SessionUser};
-pub use outbox::{Notification, OutboxMessage};
 pub use audit::{AccessLogQuery, VerifyError, VerifyReport};
+pub use connect::{Backend, Store};
 pub use error::StoreError;
+pub use identity::{Agency, NewUser, User};
 pub use migrate::{MIGRATIONS_LATEST, Migration, migrations};
+pub use outbox::{Notification, OutboxMessage};
+pub use sessions::{ApiToken, SessionRow, SessionUser};
 
 /// The sqlx row type every query returns.
 pub type Row = sqlx::any::AnyRow;

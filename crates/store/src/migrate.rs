@@ -1,8 +1,8 @@
 //! Numbered, forward-only schema migrations, one SQL file per backend per step.
 //! A database migrated by a newer binary is refused rather than guessed at.
 
-use crate::{Store, StoreError, now_unix};
 use crate::connect::Backend;
+use crate::{Store, StoreError, now_unix};
 
 /// One schema step: the same version and intent, written once per backend dialect.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +32,9 @@ const ALL: &[Migration] = &[
     migration!(1, "0001_core"),
     migration!(2, "0002_identity_audit"),
     migration!(3, "0003_people"),
+    migration!(4, "0004_referrals"),
+    migration!(5, "0005_cases"),
+    migration!(6, "0006_directory"),
 ];
 
 /// The newest schema version this binary knows.
@@ -54,11 +57,15 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
     if store.backend() == Backend::Postgres {
         // Two instances starting together must not both migrate.
-        sqlx::query("SELECT pg_advisory_lock(727274)").execute(&mut *conn).await?;
+        sqlx::query("SELECT pg_advisory_lock(727274)")
+            .execute(&mut *conn)
+            .await?;
     }
     let result = apply_pending(store, &mut conn).await;
     if store.backend() == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_unlock(727274)").execute(&mut *conn).await?;
+        sqlx::query("SELECT pg_advisory_unlock(727274)")
+            .execute(&mut *conn)
+            .await?;
     }
     result
 }
@@ -91,13 +98,15 @@ async fn apply_pending(
         };
         let mut tx = sqlx::Connection::begin(&mut **conn).await?;
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(fail)?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(m.version)
-            .bind(m.name)
-            .bind(now_unix())
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(now_unix())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
         tracing::info!(version = m.version, name = m.name, "applied migration");
     }

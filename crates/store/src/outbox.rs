@@ -132,7 +132,8 @@ impl Store {
 
     /// The most recent messages, newest first.
     pub async fn recent_outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError> {
-        let sql = format!("SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY created_at DESC, id LIMIT $1");
+        let sql =
+            format!("SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY created_at DESC, id LIMIT $1");
         let rows = sqlx::query(&sql).bind(limit).fetch_all(self.pool()).await?;
         rows.iter().map(message_from).collect()
     }
@@ -162,7 +163,12 @@ impl Store {
     }
 
     /// Records a failed attempt: retried after `retry_in` seconds, or given up when `None`.
-    pub async fn mark_attempt_failed(&self, id: &str, error: &str, retry_in: Option<i64>) -> Result<(), StoreError> {
+    pub async fn mark_attempt_failed(
+        &self,
+        id: &str,
+        error: &str,
+        retry_in: Option<i64>,
+    ) -> Result<(), StoreError> {
         let now = now_unix();
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, failed_at = $3 WHERE id = $4",
@@ -177,7 +183,13 @@ impl Store {
     }
 
     /// Adds one in-app notification.
-    pub async fn add_notification(&self, user_id: &str, kind: &str, message: &str, link: &str) -> Result<(), StoreError> {
+    pub async fn add_notification(
+        &self,
+        user_id: &str,
+        kind: &str,
+        message: &str,
+        link: &str,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         notify(&mut tx, user_id, kind, message, link).await?;
         tx.commit().await?;
@@ -185,7 +197,11 @@ impl Store {
     }
 
     /// A user's notifications, newest first.
-    pub async fn notifications(&self, user_id: &str, limit: i64) -> Result<Vec<Notification>, StoreError> {
+    pub async fn notifications(
+        &self,
+        user_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Notification>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, created_at, kind, message, link, read_at FROM notifications WHERE user_id = $1 \
              ORDER BY created_at DESC, id LIMIT $2",

@@ -46,7 +46,11 @@ fn token_from(row: &crate::Row) -> Result<ApiToken, StoreError> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         agency_id: row.try_get("agency_id")?,
-        scopes: scopes.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+        scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
         created_by: row.try_get("created_by")?,
         created_at: row.try_get("created_at")?,
         last_used_at: row.try_get("last_used_at")?,
@@ -56,7 +60,13 @@ fn token_from(row: &crate::Row) -> Result<ApiToken, StoreError> {
 
 impl Store {
     /// Stores a new session under the digest of its id.
-    pub async fn create_session(&self, id_hash: &str, user_id: &str, stage: &str, client: &str) -> Result<(), StoreError> {
+    pub async fn create_session(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        stage: &str,
+        client: &str,
+    ) -> Result<(), StoreError> {
         let now = now_unix();
         sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen_at, client) VALUES ($1, $2, $3, $4, $4, $5)",
@@ -73,10 +83,12 @@ impl Store {
 
     /// The session with this id digest, if any.
     pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row = sqlx::query("SELECT user_id, stage, created_at, last_seen_at FROM sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT user_id, stage, created_at, last_seen_at FROM sessions WHERE id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|r| {
             Ok(SessionRow {
                 user_id: r.try_get("user_id")?,
@@ -100,7 +112,12 @@ impl Store {
 
     /// Replaces a session by a new id at a new stage (id rotation on every privilege
     /// change), keeping its start time so the absolute time-out still applies.
-    pub async fn rotate_session(&self, old_hash: &str, new_hash: &str, stage: &str) -> Result<(), StoreError> {
+    pub async fn rotate_session(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        stage: &str,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen_at, client) \
@@ -164,11 +181,13 @@ impl Store {
 
     /// Failed sign-ins against a subject since `since`.
     pub async fn login_failures_since(&self, subject: &str, since: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at >= $2")
-            .bind(subject)
-            .bind(since)
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at >= $2",
+        )
+        .bind(subject)
+        .bind(since)
+        .fetch_one(self.pool())
+        .await?)
     }
 
     /// Forgets a subject's failures (after a successful sign-in).
@@ -182,7 +201,13 @@ impl Store {
 
     /// Stores a one-time link (by digest) for `purpose` (`invite` or `reset`), valid for
     /// `ttl` seconds. Earlier unused links of the same purpose for the user are voided.
-    pub async fn create_link(&self, token_hash: &str, user_id: &str, purpose: &str, ttl: i64) -> Result<(), StoreError> {
+    pub async fn create_link(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        purpose: &str,
+        ttl: i64,
+    ) -> Result<(), StoreError> {
         let now = now_unix();
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE one_time_links SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
@@ -206,7 +231,11 @@ impl Store {
     }
 
     /// The user a live link belongs to, without using it up (to show the form).
-    pub async fn peek_link(&self, token_hash: &str, purpose: &str) -> Result<Option<String>, StoreError> {
+    pub async fn peek_link(
+        &self,
+        token_hash: &str,
+        purpose: &str,
+    ) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT user_id FROM one_time_links WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
         )
@@ -253,7 +282,11 @@ impl Store {
     }
 
     /// Replaces a user's recovery codes (stored as digests).
-    pub async fn set_recovery_codes(&self, user_id: &str, digests: &[String]) -> Result<(), StoreError> {
+    pub async fn set_recovery_codes(
+        &self,
+        user_id: &str,
+        digests: &[String],
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
             .bind(user_id)
@@ -345,11 +378,13 @@ impl Store {
 
     /// Revokes a token; true when it was live.
     pub async fn revoke_api_token(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now_unix())
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_unix())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 }

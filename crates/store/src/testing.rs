@@ -64,7 +64,11 @@ impl TestDatabase {
 
     /// Every backend available to this test run: SQLite always, PostgreSQL when configured.
     pub async fn all() -> Vec<TestDatabase> {
-        let mut dbs = vec![Self::sqlite().await.expect("a temporary SQLite database opens")];
+        let mut dbs = vec![
+            Self::sqlite()
+                .await
+                .expect("a temporary SQLite database opens"),
+        ];
         if let Some(pg) = Self::postgres()
             .await
             .expect("the PostgreSQL test server named by PATHWAYS_TEST_POSTGRES_URL works")

@@ -121,6 +121,21 @@ pub async fn create_token(
     scopes: &[Permission],
     by: AuditEvent,
 ) -> Result<(String, String), AccountError> {
+    let created_by = by.actor_id.clone();
+    create_token_for(store, name, agency_id, scopes, &created_by, by).await
+}
+
+/// Like [`create_token`], but records `created_by` (a user id) as the token's creator while
+/// the audit entry names the actual actor (`pathways admin` runs as `cli:<login>`, which is
+/// not a user account).
+pub async fn create_token_for(
+    store: &Store,
+    name: &str,
+    agency_id: &str,
+    scopes: &[Permission],
+    created_by: &str,
+    by: AuditEvent,
+) -> Result<(String, String), AccountError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 120 {
         return Err(AccountError::Invalid {
@@ -137,7 +152,7 @@ pub async fn create_token(
     let secret = format!("pw_{}", crypto::random_token());
     let keys: Vec<String> = scopes.iter().map(|p| p.key().to_string()).collect();
     let id = store
-        .create_api_token(name, &crypto::digest(&secret), agency_id, &keys, &by.actor_id)
+        .create_api_token(name, &crypto::digest(&secret), agency_id, &keys, created_by)
         .await?;
     store
         .audit(AuditEvent {

@@ -367,6 +367,12 @@ pub fn form_field(body: &[u8], name: &str) -> Option<String> {
     form_urlencoded_pairs(body).find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
+/// Every field of an `application/x-www-form-urlencoded` body, in order (repeated names,
+/// such as checkboxes, appear once per value).
+pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded_pairs(body).collect()
+}
+
 fn form_urlencoded_pairs(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
     body.split(|b| *b == b'&').filter_map(|pair| {
         let mut it = pair.splitn(2, |b| *b == b'=');

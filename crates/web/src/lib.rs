@@ -2,16 +2,19 @@
 //! headers and metrics. Handlers parse input, ask the domain rules, and call the store.
 
 pub mod accounts;
-mod admin;
+pub mod admin;
 mod cases;
 mod referrals;
 pub mod assets;
 pub mod auth;
 pub mod crypto;
+pub mod directory;
 mod error;
+mod insight;
 mod layout;
 mod login;
 pub mod metrics;
+pub mod notify;
 mod pages;
 mod security;
 
@@ -40,6 +43,11 @@ pub struct WebSettings {
     pub session_absolute_secs: i64,
     /// Require a TOTP second factor for roles that can read case files.
     pub require_totp_for_case_roles: bool,
+    /// Record a `record_read` audit entry for every view of a protected record. Always on
+    /// in the product; only the audit benchmark turns it off to measure what it costs.
+    pub audit_reads: bool,
+    /// The data folder: the crime store lives in its `crime/` folder.
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Default for WebSettings {
@@ -51,6 +59,8 @@ impl Default for WebSettings {
             session_idle_secs: 30 * 60,
             session_absolute_secs: 10 * 60 * 60,
             require_totp_for_case_roles: true,
+            audit_reads: true,
+            data_dir: std::path::PathBuf::from("pathways-data"),
         }
     }
 }
@@ -72,6 +82,8 @@ struct Inner {
     store: Store,
     settings: WebSettings,
     metrics: metrics::Metrics,
+    people_index: referrals::index::PeopleIndex,
+    directory: directory::Directory,
 }
 
 impl AppState {
@@ -82,6 +94,8 @@ impl AppState {
                 store,
                 settings,
                 metrics: metrics::Metrics::default(),
+                people_index: referrals::index::PeopleIndex::default(),
+                directory: directory::Directory::default(),
             }),
         }
     }
@@ -100,6 +114,16 @@ impl AppState {
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
     }
+
+    /// The in-memory person index used for candidate matches (built on first use).
+    pub(crate) fn people_index(&self) -> &referrals::index::PeopleIndex {
+        &self.inner.people_index
+    }
+
+    /// The "find support" directory's search index (built from the store on first use).
+    pub fn directory(&self) -> &directory::Directory {
+        &self.inner.directory
+    }
 }
 
 /// The whole application: every route, with security headers and metrics around them.
@@ -111,6 +135,8 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(referrals::routes())
         .merge(cases::routes())
+        .merge(directory::routes())
+        .merge(insight::routes())
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf))
         .layer(middleware::from_fn_with_state(state.clone(), security::headers))

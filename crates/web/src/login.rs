@@ -2,7 +2,7 @@
 //! requires one), throttling, password reset and invitation links, and the dashboard.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -137,9 +137,14 @@ fn anonymous_page(state: &AppState, headers: &HeaderMap, title: &str, build: imp
     }
 }
 
-async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn login_form(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let notice = match query.as_deref() {
+        Some("signed-out") => Some("You have signed out.".to_string()),
+        Some("password-set") => Some("Your password is set. Sign in with it now.".to_string()),
+        _ => None,
+    };
     anonymous_page(&state, &headers, "Sign in", |chrome| {
-        html(&state, LoginPage { chrome, errors: vec![], email: String::new(), notice: None })
+        html(&state, LoginPage { chrome, errors: vec![], email: String::new(), notice })
     })
 }
 

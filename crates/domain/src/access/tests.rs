@@ -26,8 +26,14 @@ const NOW: i64 = 1_800_000_000;
 fn case_team_reads_and_edits() {
     let worker = actor("w1", "other", &[Role::Practitioner]);
     let case = case_for(&["w1"]);
-    assert_eq!(decide(&worker, Action::ViewRecord, &case, NOW), Decision::Allow(Grant::CaseTeam));
-    assert_eq!(decide(&worker, Action::Edit, &case, NOW), Decision::Allow(Grant::CaseTeam));
+    assert_eq!(
+        decide(&worker, Action::ViewRecord, &case, NOW),
+        Decision::Allow(Grant::CaseTeam)
+    );
+    assert_eq!(
+        decide(&worker, Action::Edit, &case, NOW),
+        Decision::Allow(Grant::CaseTeam)
+    );
     let colleague = actor("w2", "outreach", &[Role::Practitioner]);
     assert!(decide(&colleague, Action::ViewRecord, &case, NOW).allowed());
 }
@@ -36,7 +42,12 @@ fn case_team_reads_and_edits() {
 fn stranger_learns_nothing() {
     let stranger = actor("x", "elsewhere", &[Role::Practitioner]);
     let case = case_for(&["w1"]);
-    for action in [Action::KnowExists, Action::ViewStatus, Action::ViewRecord, Action::Edit] {
+    for action in [
+        Action::KnowExists,
+        Action::ViewStatus,
+        Action::ViewRecord,
+        Action::Edit,
+    ] {
         assert_eq!(
             decide(&stranger, action, &case, NOW),
             Decision::Deny(Denial::NoRelationship),
@@ -49,16 +60,28 @@ fn stranger_learns_nothing() {
 fn referrer_sees_status_not_the_file() {
     let referrer = actor("school-user", "school", &[Role::PartnerReferrer]);
     let case = case_for(&["w1"]);
-    assert_eq!(decide(&referrer, Action::ViewStatus, &case, NOW), Decision::Allow(Grant::Referrer));
-    assert_eq!(decide(&referrer, Action::ViewRecord, &case, NOW), Decision::Deny(Denial::StatusOnly));
-    assert_eq!(decide(&referrer, Action::Edit, &case, NOW), Decision::Deny(Denial::StatusOnly));
+    assert_eq!(
+        decide(&referrer, Action::ViewStatus, &case, NOW),
+        Decision::Allow(Grant::Referrer)
+    );
+    assert_eq!(
+        decide(&referrer, Action::ViewRecord, &case, NOW),
+        Decision::Deny(Denial::StatusOnly)
+    );
+    assert_eq!(
+        decide(&referrer, Action::Edit, &case, NOW),
+        Decision::Deny(Denial::StatusOnly)
+    );
 }
 
 #[test]
 fn referrer_in_a_team_agency_without_case_rights_still_sees_status_only() {
     let referrer = actor("school-user", "outreach", &[Role::PartnerReferrer]);
     let case = case_for(&["w1"]);
-    assert_eq!(decide(&referrer, Action::ViewRecord, &case, NOW), Decision::Deny(Denial::StatusOnly));
+    assert_eq!(
+        decide(&referrer, Action::ViewRecord, &case, NOW),
+        Decision::Deny(Denial::StatusOnly)
+    );
 }
 
 #[test]
@@ -70,8 +93,14 @@ fn panel_access_is_read_only_and_time_boxed() {
         opens_at: NOW - 10,
         closes_at: NOW + 10,
     });
-    assert_eq!(decide(&chair, Action::ViewRecord, &case, NOW), Decision::Allow(Grant::Panel));
-    assert_eq!(decide(&chair, Action::Edit, &case, NOW), Decision::Deny(Denial::ReadOnly));
+    assert_eq!(
+        decide(&chair, Action::ViewRecord, &case, NOW),
+        Decision::Allow(Grant::Panel)
+    );
+    assert_eq!(
+        decide(&chair, Action::Edit, &case, NOW),
+        Decision::Deny(Denial::ReadOnly)
+    );
     assert_eq!(
         decide(&chair, Action::ViewRecord, &case, NOW + 11),
         Decision::Deny(Denial::NoRelationship)
@@ -93,9 +122,18 @@ fn restricted_record_shows_only_the_contact_to_involved_users() {
     });
     assert_eq!(decide(&manager, Action::ViewRecord, &case, NOW), restricted);
     assert!(decide(&manager, Action::KnowExists, &case, NOW).allowed());
-    assert_eq!(decide(&stranger, Action::KnowExists, &case, NOW), Decision::Deny(Denial::NoRelationship));
-    assert_eq!(decide(&listed, Action::ViewRecord, &case, NOW), Decision::Allow(Grant::AccessList));
-    assert_eq!(decide(&listed, Action::Edit, &case, NOW), Decision::Allow(Grant::AccessList));
+    assert_eq!(
+        decide(&stranger, Action::KnowExists, &case, NOW),
+        Decision::Deny(Denial::NoRelationship)
+    );
+    assert_eq!(
+        decide(&listed, Action::ViewRecord, &case, NOW),
+        Decision::Allow(Grant::AccessList)
+    );
+    assert_eq!(
+        decide(&listed, Action::Edit, &case, NOW),
+        Decision::Allow(Grant::AccessList)
+    );
     // A team member who is not on the list is refused too.
     let w1 = actor("w1", "other", &[Role::Practitioner]);
     assert_eq!(decide(&w1, Action::ViewRecord, &case, NOW), restricted);
@@ -114,8 +152,14 @@ fn break_glass_reads_until_it_lapses_and_never_edits() {
         user_id: "m".into(),
         expires_at: NOW + 3600,
     });
-    assert_eq!(decide(&manager, Action::ViewRecord, &case, NOW), Decision::Allow(Grant::BreakGlass));
-    assert_eq!(decide(&manager, Action::Edit, &case, NOW), Decision::Deny(Denial::ReadOnly));
+    assert_eq!(
+        decide(&manager, Action::ViewRecord, &case, NOW),
+        Decision::Allow(Grant::BreakGlass)
+    );
+    assert_eq!(
+        decide(&manager, Action::Edit, &case, NOW),
+        Decision::Deny(Denial::ReadOnly)
+    );
     assert!(!decide(&manager, Action::ViewRecord, &case, NOW + 3600).allowed());
     let practitioner = actor("p", "council", &[Role::Practitioner]);
     assert!(!may_break_glass(&practitioner, &case, NOW));
@@ -128,7 +172,10 @@ fn restricted_address_is_hidden_even_from_the_team() {
     let mut case = case_for(&["w1", "idva"]);
     case.address_access_list = Some(vec!["idva".into()]);
     assert!(decide(&w1, Action::ViewRecord, &case, NOW).allowed());
-    assert_eq!(decide(&w1, Action::ViewAddress, &case, NOW), Decision::Deny(Denial::AddressRestricted));
+    assert_eq!(
+        decide(&w1, Action::ViewAddress, &case, NOW),
+        Decision::Deny(Denial::AddressRestricted)
+    );
     assert!(decide(&idva, Action::ViewAddress, &case, NOW).allowed());
 }
 
@@ -142,11 +189,16 @@ fn access_logs_need_the_permission() {
 }
 
 fn arb_actor() -> impl Strategy<Value = Actor> {
-    (0..6usize, 0..3usize, proptest::collection::vec(0..7usize, 0..3)).prop_map(|(u, a, roles)| Actor {
-        user_id: format!("u{u}"),
-        agency_id: format!("a{a}"),
-        roles: RoleSet::new(roles.into_iter().map(|i| Role::ALL[i]).collect()),
-    })
+    (
+        0..6usize,
+        0..3usize,
+        proptest::collection::vec(0..7usize, 0..3),
+    )
+        .prop_map(|(u, a, roles)| Actor {
+            user_id: format!("u{u}"),
+            agency_id: format!("a{a}"),
+            roles: RoleSet::new(roles.into_iter().map(|i| Role::ALL[i]).collect()),
+        })
 }
 
 fn ids(max: usize) -> impl Strategy<Value = Vec<String>> {
@@ -163,31 +215,33 @@ fn arb_record() -> impl Strategy<Value = RecordFacts> {
         proptest::collection::vec((0..6usize, -100i64..100), 0..2),
         proptest::collection::vec((ids(6), -100i64..0, 0i64..100), 0..2),
     )
-        .prop_map(|(team, agencies, referrers, restricted, address, glass, panels)| RecordFacts {
-            team_users: team,
-            team_agencies: agencies,
-            referrers,
-            panels: panels
-                .into_iter()
-                .map(|(members, o, c)| PanelWindow {
-                    members,
-                    opens_at: NOW + o,
-                    closes_at: NOW + c,
-                })
-                .collect(),
-            restriction: restricted.map(|access_list| Restriction {
-                access_list,
-                contact: "officer".into(),
-            }),
-            address_access_list: address,
-            break_glass: glass
-                .into_iter()
-                .map(|(u, e)| BreakGlassGrant {
-                    user_id: format!("u{u}"),
-                    expires_at: NOW + e,
-                })
-                .collect(),
-        })
+        .prop_map(
+            |(team, agencies, referrers, restricted, address, glass, panels)| RecordFacts {
+                team_users: team,
+                team_agencies: agencies,
+                referrers,
+                panels: panels
+                    .into_iter()
+                    .map(|(members, o, c)| PanelWindow {
+                        members,
+                        opens_at: NOW + o,
+                        closes_at: NOW + c,
+                    })
+                    .collect(),
+                restriction: restricted.map(|access_list| Restriction {
+                    access_list,
+                    contact: "officer".into(),
+                }),
+                address_access_list: address,
+                break_glass: glass
+                    .into_iter()
+                    .map(|(u, e)| BreakGlassGrant {
+                        user_id: format!("u{u}"),
+                        expires_at: NOW + e,
+                    })
+                    .collect(),
+            },
+        )
 }
 
 proptest! {
@@ -202,12 +256,12 @@ proptest! {
 
     #[test]
     fn restriction_admits_only_the_list_and_live_break_glass(actor in arb_actor(), record in arb_record()) {
-        if let Some(r) = &record.restriction {
-            if decide(&actor, Action::ViewRecord, &record, NOW).allowed() {
-                let live_glass = actor.roles.has(Permission::BreakGlass) && record.break_glass.iter()
-                    .any(|g| g.user_id == actor.user_id && NOW < g.expires_at);
-                prop_assert!(r.access_list.contains(&actor.user_id) || live_glass);
-            }
+        if let Some(r) = &record.restriction
+            && decide(&actor, Action::ViewRecord, &record, NOW).allowed()
+        {
+            let live_glass = actor.roles.has(Permission::BreakGlass) && record.break_glass.iter()
+                .any(|g| g.user_id == actor.user_id && NOW < g.expires_at);
+            prop_assert!(r.access_list.contains(&actor.user_id) || live_glass);
         }
     }
 
@@ -225,10 +279,10 @@ proptest! {
 
     #[test]
     fn address_list_is_always_respected(actor in arb_actor(), record in arb_record()) {
-        if let Some(list) = &record.address_access_list {
-            if decide(&actor, Action::ViewAddress, &record, NOW).allowed() {
-                prop_assert!(list.contains(&actor.user_id));
-            }
+        if let Some(list) = &record.address_access_list
+            && decide(&actor, Action::ViewAddress, &record, NOW).allowed()
+        {
+            prop_assert!(list.contains(&actor.user_id));
         }
     }
 

@@ -29,7 +29,11 @@ async fn fill(store: &Store, n: i64) {
         seqs.push(t.await.expect("task").expect("appended"));
     }
     seqs.sort();
-    assert_eq!(seqs, (1..=n).collect::<Vec<_>>(), "every append got its own place");
+    assert_eq!(
+        seqs,
+        (1..=n).collect::<Vec<_>>(),
+        "every append got its own place"
+    );
 }
 
 async fn broken_at(store: &Store) -> String {
@@ -57,7 +61,11 @@ async fn an_edited_entry_is_named() {
             .execute(store.pool())
             .await
             .expect("tamper");
-        assert!(broken_at(&store).await.starts_with("entry 7: its content does not match"));
+        assert!(
+            broken_at(&store)
+                .await
+                .starts_with("entry 7: its content does not match")
+        );
     });
 }
 
@@ -65,10 +73,20 @@ async fn an_edited_entry_is_named() {
 async fn a_deleted_entry_is_named() {
     on_every_backend!(|store| {
         fill(&store, 20).await;
-        sqlx::query("DELETE FROM audit_log WHERE seq = 5").execute(store.pool()).await.expect("tamper");
-        assert!(broken_at(&store).await.starts_with("entry 6: expected entry 5"));
+        sqlx::query("DELETE FROM audit_log WHERE seq = 5")
+            .execute(store.pool())
+            .await
+            .expect("tamper");
+        assert!(
+            broken_at(&store)
+                .await
+                .starts_with("entry 6: expected entry 5")
+        );
         let end = store.clone();
-        sqlx::query("DELETE FROM audit_log WHERE seq >= 5").execute(end.pool()).await.expect("truncate");
+        sqlx::query("DELETE FROM audit_log WHERE seq >= 5")
+            .execute(end.pool())
+            .await
+            .expect("truncate");
         assert!(broken_at(&end).await.contains("recorded head is entry 20"));
     });
 }
@@ -100,9 +118,18 @@ async fn reordered_entries_are_named() {
     on_every_backend!(|store| {
         fill(&store, 10).await;
         // Swap the contents of entries 3 and 4 (keeping their positions).
-        sqlx::query("UPDATE audit_log SET seq = -3 WHERE seq = 3").execute(store.pool()).await.expect("a");
-        sqlx::query("UPDATE audit_log SET seq = 3 WHERE seq = 4").execute(store.pool()).await.expect("b");
-        sqlx::query("UPDATE audit_log SET seq = 4 WHERE seq = -3").execute(store.pool()).await.expect("c");
+        sqlx::query("UPDATE audit_log SET seq = -3 WHERE seq = 3")
+            .execute(store.pool())
+            .await
+            .expect("a");
+        sqlx::query("UPDATE audit_log SET seq = 3 WHERE seq = 4")
+            .execute(store.pool())
+            .await
+            .expect("b");
+        sqlx::query("UPDATE audit_log SET seq = 4 WHERE seq = -3")
+            .execute(store.pool())
+            .await
+            .expect("c");
         assert!(broken_at(&store).await.starts_with("entry 3:"));
     });
 }
@@ -124,6 +151,9 @@ async fn access_log_filters_by_user_and_date() {
         };
         let some = store.access_log("case", "case-0", &q).await.expect("log");
         // Events 0..12 with i%2==0 and i%3==0 → i in {0, 6}; the date window keeps 6.
-        assert_eq!(some.iter().map(|e| e.event.at).collect::<Vec<_>>(), vec![1_800_000_006]);
+        assert_eq!(
+            some.iter().map(|e| e.event.at).collect::<Vec<_>>(),
+            vec![1_800_000_006]
+        );
     });
 }

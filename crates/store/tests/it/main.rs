@@ -2,8 +2,11 @@
 //! `PATHWAYS_TEST_POSTGRES_URL` names a server.
 
 mod audit;
+mod cases;
+mod directory;
 mod identity;
 mod migrations;
+mod referrals;
 mod sessions;
 
 use pathways_store::testing::TestDatabase;

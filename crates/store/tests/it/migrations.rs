@@ -5,22 +5,32 @@ use crate::on_every_backend;
 #[tokio::test]
 async fn fresh_database_is_at_the_latest_version_and_reopening_is_a_no_op() {
     for db in crate::backends().await {
-        assert_eq!(db.store.schema_version().await.expect("version"), MIGRATIONS_LATEST);
+        assert_eq!(
+            db.store.schema_version().await.expect("version"),
+            MIGRATIONS_LATEST
+        );
         let again = Store::connect(&db.url).await.expect("reopens");
-        assert_eq!(again.schema_version().await.expect("version"), MIGRATIONS_LATEST);
+        assert_eq!(
+            again.schema_version().await.expect("version"),
+            MIGRATIONS_LATEST
+        );
     }
 }
 
 #[tokio::test]
 async fn a_newer_schema_is_refused_with_a_clear_message() {
     for db in crate::backends().await {
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'future', 0)")
-            .bind(MIGRATIONS_LATEST + 1)
-            .execute(db.store.pool())
-            .await
-            .expect("insert");
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'future', 0)",
+        )
+        .bind(MIGRATIONS_LATEST + 1)
+        .execute(db.store.pool())
+        .await
+        .expect("insert");
         let err = Store::connect(&db.url).await.expect_err("must refuse");
-        assert!(matches!(err, StoreError::SchemaTooNew { found, latest } if found == MIGRATIONS_LATEST + 1 && latest == MIGRATIONS_LATEST));
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found, latest } if found == MIGRATIONS_LATEST + 1 && latest == MIGRATIONS_LATEST)
+        );
         assert!(err.to_string().contains("newer than this binary"));
     }
 }
@@ -37,10 +47,24 @@ async fn foreign_keys_are_enforced() {
 
 #[tokio::test]
 async fn unusable_locations_get_clear_errors() {
-    let err = Store::connect("/proc/no-such-dir/x.db").await.expect_err("unwritable");
-    assert!(err.to_string().starts_with("cannot use database file /proc/no-such-dir/x.db"), "{err}");
-    let err = Store::connect("postgres://nobody@127.0.0.1:1/none").await.expect_err("no server");
-    assert!(err.to_string().starts_with("cannot connect to the database at postgres://…@127.0.0.1:1/none"), "{err}");
-    let err = Store::connect("mysql://x").await.expect_err("unknown scheme");
+    let err = Store::connect("/proc/no-such-dir/x.db")
+        .await
+        .expect_err("unwritable");
+    assert!(
+        err.to_string()
+            .starts_with("cannot use database file /proc/no-such-dir/x.db"),
+        "{err}"
+    );
+    let err = Store::connect("postgres://nobody@127.0.0.1:1/none")
+        .await
+        .expect_err("no server");
+    assert!(
+        err.to_string()
+            .starts_with("cannot connect to the database at postgres://…@127.0.0.1:1/none"),
+        "{err}"
+    );
+    let err = Store::connect("mysql://x")
+        .await
+        .expect_err("unknown scheme");
     assert!(err.to_string().contains("is not understood"), "{err}");
 }

@@ -4,7 +4,10 @@ use pathways_store::{NewUser, Store, User};
 use crate::on_every_backend;
 
 async fn someone(store: &Store) -> User {
-    let a = store.create_agency("Council", AgencyKind::CouncilTeam).await.expect("agency");
+    let a = store
+        .create_agency("Council", AgencyKind::CouncilTeam)
+        .await
+        .expect("agency");
     store
         .create_user(&NewUser {
             agency_id: a.id,
@@ -21,8 +24,14 @@ async fn someone(store: &Store) -> User {
 async fn sessions_rotate_and_end() {
     on_every_backend!(|store| {
         let u = someone(&store).await;
-        store.create_session("h1", &u.id, "totp", "127.0.0.1").await.expect("create");
-        store.rotate_session("h1", "h2", "full").await.expect("rotate");
+        store
+            .create_session("h1", &u.id, "totp", "127.0.0.1")
+            .await
+            .expect("create");
+        store
+            .rotate_session("h1", "h2", "full")
+            .await
+            .expect("rotate");
         assert!(store.session("h1").await.expect("q").is_none());
         let s = store.session("h2").await.expect("q").expect("exists");
         assert_eq!(s.stage, "full");
@@ -36,17 +45,51 @@ async fn sessions_rotate_and_end() {
 async fn one_time_links_work_once_and_expire() {
     on_every_backend!(|store| {
         let u = someone(&store).await;
-        store.create_link("t1", &u.id, "invite", 3600).await.expect("link");
-        assert_eq!(store.peek_link("t1", "invite").await.expect("q"), Some(u.id.clone()));
-        assert_eq!(store.peek_link("t1", "reset").await.expect("q"), None, "wrong purpose");
-        let used = store.consume_link_setting_password("t1", "invite", "$argon2id$h").await.expect("use");
+        store
+            .create_link("t1", &u.id, "invite", 3600)
+            .await
+            .expect("link");
+        assert_eq!(
+            store.peek_link("t1", "invite").await.expect("q"),
+            Some(u.id.clone())
+        );
+        assert_eq!(
+            store.peek_link("t1", "reset").await.expect("q"),
+            None,
+            "wrong purpose"
+        );
+        let used = store
+            .consume_link_setting_password("t1", "invite", "$argon2id$h")
+            .await
+            .expect("use");
         assert_eq!(used, Some(u.id.clone()));
-        assert_eq!(store.consume_link_setting_password("t1", "invite", "$argon2id$h").await.expect("reuse"), None);
-        store.create_link("t2", &u.id, "reset", -1).await.expect("expired link");
-        assert_eq!(store.consume_link_setting_password("t2", "reset", "x").await.expect("expired"), None);
+        assert_eq!(
+            store
+                .consume_link_setting_password("t1", "invite", "$argon2id$h")
+                .await
+                .expect("reuse"),
+            None
+        );
+        store
+            .create_link("t2", &u.id, "reset", -1)
+            .await
+            .expect("expired link");
+        assert_eq!(
+            store
+                .consume_link_setting_password("t2", "reset", "x")
+                .await
+                .expect("expired"),
+            None
+        );
         // A newer link voids the older one.
-        store.create_link("t3", &u.id, "reset", 3600).await.expect("link");
-        store.create_link("t4", &u.id, "reset", 3600).await.expect("link");
+        store
+            .create_link("t3", &u.id, "reset", 3600)
+            .await
+            .expect("link");
+        store
+            .create_link("t4", &u.id, "reset", 3600)
+            .await
+            .expect("link");
         assert_eq!(store.peek_link("t3", "reset").await.expect("q"), None);
         assert!(store.peek_link("t4", "reset").await.expect("q").is_some());
     });
@@ -57,37 +100,83 @@ async fn tokens_recovery_codes_and_throttling() {
     on_every_backend!(|store| {
         let u = someone(&store).await;
         let id = store
-            .create_api_token("Police system", "digest", &u.agency_id, &["make_referral".into()], &u.id)
+            .create_api_token(
+                "Police system",
+                "digest",
+                &u.agency_id,
+                &["make_referral".into()],
+                &u.id,
+            )
             .await
             .expect("token");
-        let t = store.use_api_token("digest").await.expect("q").expect("live");
+        let t = store
+            .use_api_token("digest")
+            .await
+            .expect("q")
+            .expect("live");
         assert_eq!(t.scopes, vec!["make_referral".to_string()]);
         assert!(store.revoke_api_token(&id).await.expect("revoke"));
         assert!(store.use_api_token("digest").await.expect("q").is_none());
         assert!(!store.revoke_api_token(&id).await.expect("again"));
 
-        store.set_recovery_codes(&u.id, &["c1".into(), "c2".into()]).await.expect("codes");
+        store
+            .set_recovery_codes(&u.id, &["c1".into(), "c2".into()])
+            .await
+            .expect("codes");
         assert!(store.use_recovery_code(&u.id, "c1").await.expect("use"));
         assert!(!store.use_recovery_code(&u.id, "c1").await.expect("reuse"));
 
         for _ in 0..3 {
-            store.record_login_failure("client:10.0.0.1").await.expect("fail");
+            store
+                .record_login_failure("client:10.0.0.1")
+                .await
+                .expect("fail");
         }
-        assert_eq!(store.login_failures_since("client:10.0.0.1", 0).await.expect("count"), 3);
-        store.clear_login_failures("client:10.0.0.1").await.expect("clear");
-        assert_eq!(store.login_failures_since("client:10.0.0.1", 0).await.expect("count"), 0);
+        assert_eq!(
+            store
+                .login_failures_since("client:10.0.0.1", 0)
+                .await
+                .expect("count"),
+            3
+        );
+        store
+            .clear_login_failures("client:10.0.0.1")
+            .await
+            .expect("clear");
+        assert_eq!(
+            store
+                .login_failures_since("client:10.0.0.1", 0)
+                .await
+                .expect("count"),
+            0
+        );
     });
 }
 
 #[tokio::test]
 async fn outbox_is_idempotent() {
     on_every_backend!(|store| {
-        store.enqueue_message("email", "a@b.example", "Hello", "Body", "key-1").await.expect("queue");
-        store.enqueue_message("email", "a@b.example", "Hello", "Body", "key-1").await.expect("requeue");
+        store
+            .enqueue_message("email", "a@b.example", "Hello", "Body", "key-1")
+            .await
+            .expect("queue");
+        store
+            .enqueue_message("email", "a@b.example", "Hello", "Body", "key-1")
+            .await
+            .expect("requeue");
         let due = store.due_messages(10).await.expect("due");
         assert_eq!(due.len(), 1);
-        store.mark_attempt_failed(&due[0].id, "refused", Some(3600)).await.expect("fail");
-        assert!(store.due_messages(10).await.expect("due").is_empty(), "backed off");
-        assert_eq!(store.recent_outbox(10).await.expect("recent")[0].attempts, 1);
+        store
+            .mark_attempt_failed(&due[0].id, "refused", Some(3600))
+            .await
+            .expect("fail");
+        assert!(
+            store.due_messages(10).await.expect("due").is_empty(),
+            "backed off"
+        );
+        assert_eq!(
+            store.recent_outbox(10).await.expect("recent")[0].attempts,
+            1
+        );
     });
 }

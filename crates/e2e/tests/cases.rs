@@ -1,0 +1,269 @@
+//! The outreach journey in headless Chromium: open a case from a triaged referral, complete
+//! a DASH with 15 "yes" answers, see High risk and MARAC eligibility, refer the person to a
+//! substance-misuse service, and a user of that service accepts the referral.
+
+use pathways_domain::{AgencyKind, Role, RoleSet};
+use pathways_e2e::{Browser, TestServer};
+use pathways_store::people::PersonDetails;
+use pathways_store::referrals::{DecisionInput, NewReferral};
+use pathways_store::{NewUser, Store};
+
+const ATTEMPTS: u32 = 200;
+
+/// The referral's reference, set by the seed.
+async fn seed(store: &Store) -> String {
+    let outreach = store
+        .create_agency("Riverside Outreach", AgencyKind::CouncilTeam)
+        .await
+        .expect("agency");
+    let police = store
+        .create_agency("Riverside Police", AgencyKind::Police)
+        .await
+        .expect("agency");
+    let tp = store
+        .create_agency("Turning Point Riverside", AgencyKind::SubstanceMisuse)
+        .await
+        .expect("agency");
+    let mut ids = Vec::new();
+    for (agency, email, name, role) in [
+        (
+            &outreach.id,
+            "amara@example.org",
+            "Amara Okafor",
+            Role::Practitioner,
+        ),
+        (
+            &tp.id,
+            "nadia@example.org",
+            "Nadia Rahman",
+            Role::Practitioner,
+        ),
+        (
+            &police.id,
+            "pc@example.org",
+            "PC Reid",
+            Role::PartnerReferrer,
+        ),
+    ] {
+        let u = store
+            .create_user(&NewUser {
+                agency_id: agency.clone(),
+                email: email.into(),
+                display_name: name.into(),
+                roles: RoleSet::new(vec![role]),
+                password_hash: None,
+            })
+            .await
+            .expect("user");
+        ids.push(u.id);
+    }
+    let referral = store
+        .create_referral(&NewReferral {
+            referrer_actor: ids[2].clone(),
+            referrer_user_id: Some(ids[2].clone()),
+            referrer_agency_id: police.id.clone(),
+            referrer_name: "PC Reid".into(),
+            referrer_email: "pc@example.org".into(),
+            person: PersonDetails {
+                first_name: "Jade".into(),
+                surname: "Moss".into(),
+                ..PersonDetails::default()
+            },
+            reason: "Domestic abuse incident; victim very frightened".into(),
+            urgency: "urgent".into(),
+            consent: "given".into(),
+            ..NewReferral::default()
+        })
+        .await
+        .expect("referral");
+    // Triage links the person and decides to open a case (the triage pages' own tests cover
+    // those steps; here they are the starting point of the outreach worker's journey).
+    store
+        .create_person_for_referral(&referral.id, &ids[0])
+        .await
+        .expect("person");
+    store
+        .decide_referral(
+            &referral.id,
+            &DecisionInput {
+                decision: "open_case".into(),
+                reason: "High risk; needs outreach".into(),
+                detail: String::new(),
+                service_id: String::new(),
+            },
+            &ids[0],
+            &[],
+        )
+        .await
+        .expect("decided");
+    referral.reference
+}
+
+/// Signs `email` in by creating a full session in the store and handing its cookie to the
+/// browser (the sign-in pages have their own browser test; this journey starts signed in).
+async fn sign_in(browser: &Browser, server: &TestServer, email: &str) {
+    let user = server
+        .store()
+        .user_by_email(email)
+        .await
+        .expect("query")
+        .expect("seeded user");
+    let raw = pathways_web::crypto::random_token();
+    server
+        .store()
+        .create_session(
+            &pathways_web::crypto::digest(&raw),
+            &user.id,
+            "full",
+            "127.0.0.1",
+        )
+        .await
+        .expect("session");
+    browser
+        .goto(&server.url("/healthz"))
+        .await
+        .expect("same-origin page");
+    browser
+        .execute(
+            &format!("document.cookie = 'pw_session={raw}; path=/; SameSite=Strict'; return true;"),
+            vec![],
+        )
+        .await
+        .expect("cookie set");
+    browser
+        .goto(&server.url("/dashboard"))
+        .await
+        .expect("dashboard");
+    let url = browser.current_url().await.expect("url");
+    assert_eq!(url, server.url("/dashboard"), "{email} is signed in");
+}
+
+async fn click(browser: &Browser, css: &str) {
+    let el = browser
+        .wait_for(css, ATTEMPTS)
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    browser
+        .click(&el)
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn type_into(browser: &Browser, css: &str, text: &str) {
+    let el = browser
+        .find(css)
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    browser
+        .send_keys(&el, text)
+        .await
+        .unwrap_or_else(|e| panic!("type {css}: {e}"));
+}
+
+async fn text_of(browser: &Browser, css: &str) -> String {
+    let el = browser
+        .wait_for(css, ATTEMPTS)
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    browser.text(&el).await.expect("text")
+}
+
+#[tokio::test]
+async fn outreach_worker_opens_assesses_and_refers_and_the_service_accepts() {
+    let mut reference = String::new();
+    let server = TestServer::start_with(
+        |_, web| web.require_totp_for_case_roles = false,
+        async |store: &Store| reference = seed(store).await,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let Some(browser) = Browser::launch()
+        .await
+        .unwrap_or_else(|e| panic!("headless Chromium did not start: {e}"))
+    else {
+        return;
+    };
+
+    sign_in(&browser, &server, "amara@example.org").await;
+    browser
+        .goto(&server.url("/cases/new"))
+        .await
+        .expect("open-case page");
+    click(&browser, &format!("#referral-{reference}")).await;
+    click(&browser, "#open-case").await;
+    if browser.wait_for("#person-name", ATTEMPTS).await.is_err() {
+        panic!(
+            "the case did not open; the page says: {}",
+            text_of(&browser, "main").await
+        );
+    }
+    let case_heading = text_of(&browser, "#person-name").await;
+    assert_eq!(case_heading, "Jade Moss");
+    let case_url = browser.current_url().await.expect("url");
+
+    click(&browser, "#start-dash").await;
+    browser
+        .wait_for("#q24-no", ATTEMPTS)
+        .await
+        .expect("DASH form");
+    for i in 1..=24 {
+        let answer = if i <= 15 { "yes" } else { "no" };
+        click(&browser, &format!("#q{i}-{answer}")).await;
+    }
+    click(&browser, "#save-assessment").await;
+    browser
+        .wait_for("#marac", ATTEMPTS)
+        .await
+        .expect("back on the case page");
+    assert_eq!(text_of(&browser, "#current-risk").await, "High");
+    let marac = text_of(&browser, "#marac").await;
+    assert!(marac.contains("Eligible for MARAC referral"), "{marac}");
+    assert!(marac.contains("Visible high risk"), "{marac}");
+
+    click(&browser, "#refer").await;
+    click(&browser, "#category option[value='substance_misuse']").await;
+    type_into(
+        &browser,
+        "#service_name",
+        "Turning Point drug and alcohol service",
+    )
+    .await;
+    let chosen = browser
+        .execute("const s = document.querySelector('#to_agency_id'); const o = [...s.options].find(o => o.text.startsWith('Turning Point')); s.value = o.value; return o.text;", vec![])
+        .await
+        .expect("choose agency");
+    assert_eq!(chosen, "Turning Point Riverside");
+    type_into(
+        &browser,
+        "#reason",
+        "Alcohol use is increasing the risk at home",
+    )
+    .await;
+    click(&browser, "#consent-given").await;
+    click(&browser, "#send-referral").await;
+    browser
+        .wait_for_url(&format!("{case_url}#referrals"), ATTEMPTS)
+        .await
+        .expect("referral sent");
+    let page = text_of(&browser, "#referrals + table").await;
+    assert!(
+        page.contains("Turning Point drug and alcohol service") && page.contains("Sent"),
+        "{page}"
+    );
+
+    sign_in(&browser, &server, "nadia@example.org").await;
+    browser
+        .goto(&server.url("/service-referrals"))
+        .await
+        .expect("incoming");
+    click(&browser, "#incoming a").await;
+    click(&browser, "#status-accepted").await;
+    click(&browser, "#update-status").await;
+    // Once accepted, the next step (started) is offered: the page has reloaded.
+    browser
+        .wait_for("#status-started", ATTEMPTS)
+        .await
+        .expect("accepted");
+    assert_eq!(text_of(&browser, "#referral-status").await, "Accepted");
+    browser.quit().await.expect("browser quits");
+}

@@ -1,0 +1,660 @@
+//! Cases on every backend: opening, caseload views with restriction, chronology, tasks,
+//! reviews, risk, documents, service referrals with consortium routing, break-glass.
+
+use pathways_domain::{Action, Actor, AgencyKind, Role, RoleSet, decide};
+use pathways_store::cases::{
+    CaseSort, CaseStatus, CaseloadQuery, CaseloadView, Consent, NewAssessment, NewCase, NewEntry,
+    NewServiceReferral, ReferralStatus,
+};
+use pathways_store::{NewUser, Store, User, new_id, now_unix};
+
+use crate::on_every_backend;
+
+async fn user(store: &Store, agency: &str, name: &str, roles: &[Role]) -> User {
+    store
+        .create_user(&NewUser {
+            agency_id: agency.into(),
+            email: format!(
+                "{}-{}@example.org",
+                name.to_lowercase().replace(' ', "."),
+                new_id()
+            ),
+            display_name: name.into(),
+            roles: RoleSet::new(roles.to_vec()),
+            password_hash: None,
+        })
+        .await
+        .expect("user")
+}
+
+async fn person(store: &Store, first: &str, surname: &str, restricted: bool) -> String {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO people (id, first_name, surname, created_at, created_by, updated_at, restricted, address_line, address_restricted) \
+         VALUES ($1, $2, $3, $4, 'test', $4, $5, '1 Secret Street', 1)",
+    )
+    .bind(&id)
+    .bind(first)
+    .bind(surname)
+    .bind(now_unix())
+    .bind(i64::from(restricted))
+    .execute(store.pool())
+    .await
+    .expect("person");
+    id
+}
+
+fn query(view: CaseloadView, u: &User) -> CaseloadQuery {
+    CaseloadQuery {
+        view,
+        user_id: u.id.clone(),
+        agency_id: u.agency_id.clone(),
+        borough_wide: u.roles.has(pathways_domain::Permission::ReadBoroughWide),
+        break_glass: u.roles.has(pathways_domain::Permission::BreakGlass),
+        status: None,
+        risk: None,
+        text: None,
+        sort: CaseSort::Opened,
+        page: 1,
+        per_page: 50,
+        now: now_unix(),
+        review_horizon: 14 * 86_400,
+    }
+}
+
+fn actor(u: &User) -> Actor {
+    Actor {
+        user_id: u.id.clone(),
+        agency_id: u.agency_id.clone(),
+        roles: u.roles.clone(),
+    }
+}
+
+struct World {
+    outreach: String,
+    amara: User,
+    bilal: User,
+    dev: User,
+    other: User,
+}
+
+async fn world(store: &Store) -> World {
+    let outreach = store
+        .create_agency(&format!("Outreach {}", new_id()), AgencyKind::CouncilTeam)
+        .await
+        .expect("agency");
+    let elsewhere = store
+        .create_agency(&format!("Elsewhere {}", new_id()), AgencyKind::Health)
+        .await
+        .expect("agency");
+    World {
+        amara: user(store, &outreach.id, "Amara Okafor", &[Role::Practitioner]).await,
+        bilal: user(store, &outreach.id, "Bilal Hussain", &[Role::Practitioner]).await,
+        dev: user(store, &outreach.id, "Dev Patel", &[Role::Manager]).await,
+        other: user(store, &elsewhere.id, "Olu Other", &[Role::Practitioner]).await,
+        outreach: outreach.id,
+    }
+}
+
+async fn open(store: &Store, w: &World, first: &str, restricted: bool) -> String {
+    let p = person(store, first, "Example", false).await;
+    store
+        .open_case(&NewCase {
+            person_id: p,
+            lead_worker_id: w.amara.id.clone(),
+            opened_by: w.amara.id.clone(),
+            restricted,
+            restriction_contact: if restricted {
+                "Dev Patel, Outreach manager".into()
+            } else {
+                String::new()
+            },
+            ..NewCase::default()
+        })
+        .await
+        .expect("case opens")
+        .id
+}
+
+#[tokio::test]
+async fn opening_a_case_puts_the_lead_and_their_agency_on_the_team() {
+    on_every_backend!(|store| {
+        let w = world(&store).await;
+        let p = person(&store, "Jay", "Brown", false).await;
+        let case = store
+            .open_case(&NewCase {
+                person_id: p.clone(),
+                referral_id: Some("ref-1".into()),
+                referrer_id: Some(w.other.id.clone()),
+                lead_worker_id: w.amara.id.clone(),
+                opened_by: w.dev.id.clone(),
+                ..NewCase::default()
+            })
+            .await
+            .expect("opens");
+        assert_eq!(case.status, CaseStatus::Open);
+        assert_eq!(case.person_name, "Jay Brown");
+        assert_eq!(case.lead_agency_id, w.outreach);
+        assert!(case.reference.starts_with("C-") && case.reference.len() == 10);
+        assert_eq!(
+            store.case_for_referral("ref-1").await.expect("q"),
+            Some(case.id.clone())
+        );
+        let facts = store.case_facts(&case.id).await.expect("facts");
+        assert_eq!(facts.team_users, vec![w.amara.id.clone()]);
+        assert_eq!(facts.team_agencies, vec![w.outreach.clone()]);
+        assert_eq!(facts.referrers, vec![w.other.id.clone()]);
+        assert!(facts.restriction.is_none());
+        // The person's address is restricted and nobody is on its list yet.
+        assert_eq!(facts.address_access_list, Some(vec![]));
+        let now = now_unix();
+        assert!(decide(&actor(&w.bilal), Action::ViewRecord, &facts, now).allowed());
+        assert!(!decide(&actor(&w.bilal), Action::ViewAddress, &facts, now).allowed());
+        assert!(!decide(&actor(&w.other), Action::ViewRecord, &facts, now).allowed());
+        assert!(decide(&actor(&w.other), Action::ViewStatus, &facts, now).allowed());
+        let missing = store
+            .open_case(&NewCase {
+                person_id: "no-such-person".into(),
+                lead_worker_id: w.amara.id.clone(),
+                opened_by: w.amara.id.clone(),
+                ..NewCase::default()
+            })
+            .await;
+        assert!(missing.is_err());
+        let count: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM cases")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        assert_eq!(count, 1, "a refused case leaves nothing behind");
+    });
+}
+
+#[tokio::test]
+async fn caseload_views_filter_and_hide_restricted_cases_from_those_not_listed() {
+    on_every_backend!(|store| {
+        let w = world(&store).await;
+        let plain = open(&store, &w, "Plain", false).await;
+        let secret = open(&store, &w, "Secret", true).await;
+        store
+            .add_team_member(&plain, "user", &w.bilal.id, &w.amara.id)
+            .await
+            .expect("member");
+        store
+            .add_team_member(&secret, "user", &w.bilal.id, &w.amara.id)
+            .await
+            .expect("member");
+
+        // Amara leads both and is on the restricted case's access list.
+        let mine = store
+            .caseload(&query(CaseloadView::Mine, &w.amara))
+            .await
+            .expect("list");
+        assert_eq!(mine.total, 2);
+        // Bilal works both but is not on the access list: the restricted case is not counted.
+        let bilal = store
+            .caseload(&query(CaseloadView::Mine, &w.bilal))
+            .await
+            .expect("list");
+        assert_eq!(bilal.total, 1);
+        assert_eq!(bilal.rows[0].id, plain);
+        let counts = store
+            .caseload_counts(&query(CaseloadView::Mine, &w.bilal))
+            .await
+            .expect("counts");
+        assert_eq!((counts.mine, counts.team), (1, 1));
+        // Search keeps the restricted case so it can be shown as "a restricted record exists".
+        let mut search = query(CaseloadView::Search, &w.bilal);
+        search.text = Some("secret".into());
+        let found = store.caseload(&search).await.expect("search");
+        assert_eq!(found.total, 1);
+        let facts = store.case_facts(&found.rows[0].id).await.expect("facts");
+        assert_eq!(
+            decide(&actor(&w.bilal), Action::ViewRecord, &facts, now_unix()),
+            pathways_domain::Decision::Deny(pathways_domain::access::Denial::Restricted {
+                contact: "Dev Patel, Outreach manager".into()
+            })
+        );
+        // Someone from another agency finds nothing at all.
+        let mut other = query(CaseloadView::Search, &w.other);
+        other.text = Some("secret".into());
+        assert_eq!(store.caseload(&other).await.expect("search").total, 0);
+        // Risk and overdue views.
+        store
+            .record_assessment(
+                &plain,
+                &w.amara.id,
+                &NewAssessment {
+                    instrument: "dash".into(),
+                    version: 1,
+                    answers: "{}".into(),
+                    score: 15,
+                    max_score: 24,
+                    computed_level: "high".into(),
+                    level: "high".into(),
+                    marac_eligible: true,
+                    eligibility: "{\"eligible\":true}".into(),
+                    ..NewAssessment::default()
+                },
+            )
+            .await
+            .expect("assessment");
+        let high = store
+            .caseload(&query(CaseloadView::HighRisk, &w.bilal))
+            .await
+            .expect("high");
+        assert_eq!(high.total, 1);
+        assert_eq!(high.rows[0].risk_level, "high");
+        assert!(high.rows[0].marac_eligible);
+        store
+            .add_task(
+                &plain,
+                "Call back",
+                &w.bilal.id,
+                now_unix() - 3600,
+                &w.amara.id,
+            )
+            .await
+            .expect("task");
+        let overdue = store
+            .caseload(&query(CaseloadView::OverdueTasks, &w.bilal))
+            .await
+            .expect("overdue");
+        assert_eq!(overdue.total, 1);
+        let mut filtered = query(CaseloadView::Team, &w.amara);
+        filtered.risk = Some("medium".into());
+        assert_eq!(store.caseload(&filtered).await.expect("filter").total, 0);
+        filtered.risk = None;
+        filtered.status = Some(CaseStatus::Closed);
+        assert_eq!(store.caseload(&filtered).await.expect("filter").total, 0);
+    });
+}
+
+#[tokio::test]
+async fn tasks_and_reviews_keep_the_next_due_dates_on_the_case() {
+    on_every_backend!(|store| {
+        let w = world(&store).await;
+        let case = open(&store, &w, "Tia", false).await;
+        let t1 = store
+            .add_task(&case, "Visit", &w.amara.id, 2_000_000_000, &w.amara.id)
+            .await
+            .expect("task");
+        store
+            .add_task(&case, "Call", &w.amara.id, 2_000_100_000, &w.amara.id)
+            .await
+            .expect("task");
+        assert_eq!(
+            store.case(&case).await.expect("case").next_task_due_at,
+            Some(2_000_000_000)
+        );
+        store
+            .complete_task(&case, &t1, &w.amara.id)
+            .await
+            .expect("done");
+        assert_eq!(
+            store.case(&case).await.expect("case").next_task_due_at,
+            Some(2_000_100_000)
+        );
+        assert!(
+            store.complete_task(&case, &t1, &w.amara.id).await.is_err(),
+            "done once only"
+        );
+        let r = store
+            .schedule_review(&case, 2_000_000_500, &w.amara.id)
+            .await
+            .expect("review");
+        assert_eq!(
+            store.case(&case).await.expect("case").next_review_at,
+            Some(2_000_000_500)
+        );
+        store
+            .hold_review(&case, &r, "Going well")
+            .await
+            .expect("held");
+        assert_eq!(store.case(&case).await.expect("case").next_review_at, None);
+        let tasks = store.tasks(&case).await.expect("tasks");
+        assert_eq!(tasks[0].title, "Call");
+        assert!(tasks[1].done_at.is_some());
+        store
+            .add_entry(
+                &case,
+                &w.amara.id,
+                &NewEntry {
+                    kind: "street_contact".into(),
+                    occurred_at: 1_900_000_000,
+                    summary: "Met at the park".into(),
+                    place: "Riverside Park".into(),
+                    ..NewEntry::default()
+                },
+            )
+            .await
+            .expect("entry");
+        let entries = store.entries(&case).await.expect("entries");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            (entries[0].place.as_str(), entries[0].author_name.as_str()),
+            ("Riverside Park", "Amara Okafor")
+        );
+        let g = store
+            .add_goal(&case, "Back in education", "School visit", None)
+            .await
+            .expect("goal");
+        store
+            .set_goal_status(&case, &g, "achieved")
+            .await
+            .expect("status");
+        assert!(store.set_goal_status(&case, &g, "nearly").await.is_err());
+        assert_eq!(
+            store.goals(&case).await.expect("goals")[0].status,
+            "achieved"
+        );
+        store
+            .set_case_status(&case, CaseStatus::OnHold)
+            .await
+            .expect("hold");
+        store
+            .close_case(&case, "Goals met", "{\"in_education\":true}")
+            .await
+            .expect("close");
+        assert!(
+            store.close_case(&case, "again", "{}").await.is_err(),
+            "closed once only"
+        );
+        let closed = store.case(&case).await.expect("case");
+        assert_eq!(
+            (closed.status, closed.closure_reason.as_str()),
+            (CaseStatus::Closed, "Goals met")
+        );
+    });
+}
+
+#[tokio::test]
+async fn documents_and_assessments_round_trip() {
+    on_every_backend!(|store| {
+        let w = world(&store).await;
+        let case = open(&store, &w, "Dee", false).await;
+        let bytes = b"%PDF-1.7\n\x00\xffbinary".to_vec();
+        let id = store
+            .add_document(
+                &case,
+                "plan.pdf",
+                "application/pdf",
+                "abc",
+                &bytes,
+                &w.amara.id,
+            )
+            .await
+            .expect("doc");
+        let (meta, content) = store.document(&case, &id).await.expect("read");
+        assert_eq!(content, bytes);
+        assert_eq!(
+            (meta.size_bytes, meta.filename.as_str()),
+            (bytes.len() as i64, "plan.pdf")
+        );
+        assert!(
+            store.document("another-case", &id).await.is_err(),
+            "only through its own case"
+        );
+        for (score, level) in [(8, "standard"), (12, "medium")] {
+            store
+                .record_assessment(
+                    &case,
+                    &w.amara.id,
+                    &NewAssessment {
+                        instrument: "dash".into(),
+                        version: 1,
+                        answers: "{}".into(),
+                        score,
+                        max_score: 24,
+                        computed_level: level.into(),
+                        level: level.into(),
+                        marac_eligible: false,
+                        eligibility: "{\"eligible\":false}".into(),
+                        ..NewAssessment::default()
+                    },
+                )
+                .await
+                .expect("assessment");
+        }
+        let history = store.assessments(&case).await.expect("history");
+        assert_eq!(history.len(), 2);
+        let current = store.case(&case).await.expect("case");
+        assert_eq!(
+            (current.risk_level.as_str(), current.risk_score),
+            (history[0].level.as_str(), Some(history[0].score))
+        );
+    });
+}
+
+#[tokio::test]
+async fn service_referrals_follow_the_workflow_and_consortium_routing() {
+    on_every_backend!(|store| {
+        let w = world(&store).await;
+        let case = open(&store, &w, "Rae", false).await;
+        let hub = store
+            .create_agency(&format!("Hub {}", new_id()), AgencyKind::ConsortiumHub)
+            .await
+            .expect("hub");
+        let refuge = store
+            .create_agency(&format!("Refuge {}", new_id()), AgencyKind::VawgSpecialist)
+            .await
+            .expect("m");
+        let outsider = store
+            .create_agency(
+                &format!("Outsider {}", new_id()),
+                AgencyKind::VawgSpecialist,
+            )
+            .await
+            .expect("o");
+        store
+            .add_consortium_member(&hub.id, &refuge.id)
+            .await
+            .expect("member");
+        let hub_user = user(&store, &hub.id, "Maya Hub", &[Role::Practitioner]).await;
+        let refuge_user = user(&store, &refuge.id, "Olivia Refuge", &[Role::Practitioner]).await;
+        let r = store
+            .create_service_referral(&NewServiceReferral {
+                case_id: case.clone(),
+                service_id: "svc-1".into(),
+                service_name: "VAWG support".into(),
+                category: "vawg_support".into(),
+                to_agency_id: hub.id.clone(),
+                consent: Consent::Given,
+                lawful_basis: String::new(),
+                share_reason: String::new(),
+                sharing_agreement: String::new(),
+                reason: "Support after assault".into(),
+                sent_by: w.amara.id.clone(),
+            })
+            .await
+            .expect("sent");
+        assert_eq!(r.status, ReferralStatus::Sent);
+        let notes = store.notifications(&hub_user.id, 10).await.expect("notes");
+        assert_eq!(notes.len(), 1);
+        assert!(
+            !notes[0].message.contains("Rae"),
+            "notifications carry no personal details"
+        );
+        assert!(
+            store
+                .allocate_service_referral(&r.id, &outsider.id, &hub_user.id)
+                .await
+                .is_err()
+        );
+        store
+            .allocate_service_referral(&r.id, &refuge.id, &hub_user.id)
+            .await
+            .expect("allocated");
+        assert!(
+            store
+                .allocate_service_referral(&r.id, &refuge.id, &hub_user.id)
+                .await
+                .is_err(),
+            "allocated once"
+        );
+        let incoming = store
+            .incoming_service_referrals(&refuge.id)
+            .await
+            .expect("incoming");
+        assert_eq!(incoming.len(), 1);
+        let allocated = &incoming[0];
+        assert!(allocated.allocated_at.expect("allocated at") >= allocated.sent_at);
+        assert_eq!(
+            store
+                .notifications(&refuge_user.id, 10)
+                .await
+                .expect("n")
+                .len(),
+            1
+        );
+        // A jump that skips acceptance is refused and nothing changes.
+        let jump = store
+            .set_service_referral_status(
+                &r.id,
+                ReferralStatus::Sent,
+                ReferralStatus::Started,
+                "",
+                &refuge_user.id,
+            )
+            .await;
+        assert!(
+            jump.expect_err("refused")
+                .to_string()
+                .contains("can only become accepted or declined")
+        );
+        assert_eq!(
+            store.service_referral(&r.id).await.expect("r").status,
+            ReferralStatus::Sent
+        );
+        store
+            .set_service_referral_status(
+                &r.id,
+                ReferralStatus::Sent,
+                ReferralStatus::Accepted,
+                "",
+                &refuge_user.id,
+            )
+            .await
+            .expect("accepted");
+        // A stale form (still thinking it is "sent") is refused.
+        assert!(
+            store
+                .set_service_referral_status(
+                    &r.id,
+                    ReferralStatus::Sent,
+                    ReferralStatus::Declined,
+                    "full",
+                    &refuge_user.id
+                )
+                .await
+                .is_err()
+        );
+        store
+            .set_service_referral_status(
+                &r.id,
+                ReferralStatus::Accepted,
+                ReferralStatus::Started,
+                "",
+                &refuge_user.id,
+            )
+            .await
+            .expect("started");
+        store
+            .set_service_referral_status(
+                &r.id,
+                ReferralStatus::Started,
+                ReferralStatus::Disengaged,
+                "Moved away",
+                &refuge_user.id,
+            )
+            .await
+            .expect("disengaged");
+        let done = store.service_referral(&r.id).await.expect("r");
+        assert_eq!(
+            (done.status, done.status_reason.as_str()),
+            (ReferralStatus::Disengaged, "Moved away")
+        );
+        assert!(
+            done.responded_at.is_some() && done.started_at.is_some() && done.ended_at.is_some()
+        );
+        let events = store.service_referral_events(&r.id).await.expect("events");
+        let steps: Vec<&str> = events.iter().map(|e| e.to_status.as_str()).collect();
+        assert_eq!(
+            steps,
+            ["sent", "allocated", "accepted", "started", "disengaged"]
+        );
+        // The sender hears about every status change.
+        assert_eq!(
+            store.notifications(&w.amara.id, 10).await.expect("n").len(),
+            3
+        );
+        assert_eq!(
+            store
+                .case_service_referrals(&case)
+                .await
+                .expect("list")
+                .len(),
+            1
+        );
+    });
+}
+
+#[tokio::test]
+async fn break_glass_grants_expire_and_alert_the_lead_and_a_manager() {
+    on_every_backend!(|store| {
+        let w = world(&store).await;
+        let case = open(&store, &w, "Hidden", true).await;
+        let manager_elsewhere = user(
+            &store,
+            &w.other.agency_id,
+            "Manny Elsewhere",
+            &[Role::Manager],
+        )
+        .await;
+        let facts = store.case_facts(&case).await.expect("facts");
+        let now = now_unix();
+        assert!(pathways_domain::access::may_break_glass(
+            &actor(&manager_elsewhere),
+            &facts,
+            now
+        ));
+        let expires = store
+            .break_glass_case(
+                &case,
+                &manager_elsewhere.id,
+                "Police report imminent danger tonight",
+                3600,
+            )
+            .await
+            .expect("grant");
+        assert!(expires > now);
+        let facts = store.case_facts(&case).await.expect("facts");
+        assert!(decide(&actor(&manager_elsewhere), Action::ViewRecord, &facts, now).allowed());
+        assert!(
+            !decide(
+                &actor(&manager_elsewhere),
+                Action::ViewRecord,
+                &facts,
+                expires
+            )
+            .allowed(),
+            "expired"
+        );
+        let lead = store.notifications(&w.amara.id, 10).await.expect("n");
+        assert_eq!(lead.len(), 1);
+        assert_eq!(lead[0].kind, "break_glass");
+        assert!(lead[0].message.contains("Manny Elsewhere"));
+        assert_eq!(
+            store.notifications(&w.dev.id, 10).await.expect("n").len(),
+            1,
+            "the lead agency's manager"
+        );
+        assert_eq!(
+            store.notifications(&w.bilal.id, 10).await.expect("n").len(),
+            0
+        );
+        // The list now shows the case to the manager while the grant lasts.
+        let mut q = query(CaseloadView::Search, &manager_elsewhere);
+        q.text = Some("hidden".into());
+        assert_eq!(store.caseload(&q).await.expect("search").total, 1);
+    });
+}

@@ -1,0 +1,289 @@
+//! The Open Referral UK 3.0 API under `/oruk`: the root document, our OpenAPI description,
+//! services (paged JSON or ndjson), service-at-locations by postcode, taxonomies and terms.
+//!
+//! Every response carries `Access-Control-Allow-Origin: *`; bad parameters are 400 JSON naming
+//! the parameter; confidential locations never appear (the directory crate drops them).
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use pathways_directory::oruk::{self, ParamError, ServicesParams};
+use pathways_directory::search::GeoPoint;
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// Our own OpenAPI description of the endpoints below (the server URL is filled in per request).
+const OPENAPI: &str = include_str!("openapi.json");
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/oruk", get(root))
+        .route("/oruk/", get(root))
+        .route("/oruk/openapi.json", get(openapi))
+        .route("/oruk/services", get(services))
+        .route("/oruk/services/{id}", get(service))
+        .route("/oruk/service_at_locations", get(service_at_locations))
+        .route("/oruk/service_at_locations/{id}", get(service_at_location))
+        .route("/oruk/taxonomies", get(taxonomies))
+        .route("/oruk/taxonomies/{id}", get(taxonomy))
+        .route("/oruk/taxonomy_terms", get(taxonomy_terms))
+        .route("/oruk/taxonomy_terms/{id}", get(taxonomy_term))
+        .route("/oruk/{*rest}", get(unknown))
+        .layer(middleware::map_response(cors))
+}
+
+/// Any site may read the open feed.
+async fn cors(mut res: Response) -> Response {
+    res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    res
+}
+
+/// An API failure as JSON: `{"error": {"code", "message", "parameter"?}}`.
+#[derive(Debug)]
+enum ApiError {
+    Param(ParamError),
+    NotFound(String),
+    Internal(String),
+}
+
+impl From<ParamError> for ApiError {
+    fn from(e: ParamError) -> Self {
+        ApiError::Param(e)
+    }
+}
+
+impl From<super::DataError> for ApiError {
+    fn from(e: super::DataError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<pathways_store::StoreError> for ApiError {
+    fn from(e: pathways_store::StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+fn param(name: &str, message: impl Into<String>) -> ApiError {
+    ApiError::Param(ParamError { name: name.into(), message: message.into() })
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::Param(e) => (
+                StatusCode::BAD_REQUEST,
+                json!({"error": {"code": "bad_request", "parameter": e.name, "message": e.to_string()}}),
+            ),
+            ApiError::NotFound(what) => {
+                (StatusCode::NOT_FOUND, json!({"error": {"code": "not_found", "message": format!("{what} not found")}}))
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "directory API failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"error": {"code": "internal", "message": "Something went wrong on our side. Try again later."}}),
+                )
+            }
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+fn json_response(v: &Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        serde_json::to_string(v).expect("JSON values always serialise"),
+    )
+        .into_response()
+}
+
+fn pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or(""))
+        .map_err(|e| param("query", format!("the query string is not understood: {e}")))
+}
+
+fn borrowed(p: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    p.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+fn public_base(state: &AppState) -> String {
+    state.settings().public_url.trim_end_matches('/').to_string()
+}
+
+async fn root(State(state): State<AppState>) -> Response {
+    json_response(&oruk::root_document(&format!("{}/oruk/openapi.json", public_base(&state))))
+}
+
+async fn openapi(State(state): State<AppState>) -> Response {
+    let mut doc: Value = serde_json::from_str(OPENAPI).expect("the shipped OpenAPI document is valid JSON (tested)");
+    doc["servers"] = json!([{"url": format!("{}/oruk", public_base(&state)), "description": "This directory"}]);
+    json_response(&doc)
+}
+
+async fn unknown() -> ApiError {
+    ApiError::NotFound("endpoint".into())
+}
+
+/// Resolves `postcode` through the postcode directory; `proximity` needs a postcode.
+async fn point_of(state: &AppState, params: &ServicesParams) -> Result<Option<GeoPoint>, ApiError> {
+    let Some(pc) = params.postcode.as_deref() else {
+        if params.proximity.is_some() {
+            return Err(param("proximity", "`proximity` needs a `postcode` to measure from"));
+        }
+        return Ok(None);
+    };
+    if !state.store().postcodes_loaded().await? {
+        return Err(param("postcode", "postcode search is unavailable: no postcode directory is loaded on this server"));
+    }
+    match state.store().postcode_point(pc).await? {
+        Some(p) => Ok(Some(GeoPoint { lat: p.lat, lon: p.lon })),
+        None => Err(param("postcode", format!("`{pc}` is not a known postcode"))),
+    }
+}
+
+fn wants_ndjson(pairs: &[(String, String)], headers: &HeaderMap) -> Result<bool, ApiError> {
+    if let Some((_, f)) = pairs.iter().rev().find(|(k, _)| k == "format") {
+        return match f.trim() {
+            "ndjson" => Ok(true),
+            "json" | "" => Ok(false),
+            other => Err(param("format", format!("`{other}` is not a format (use json or ndjson)"))),
+        };
+    }
+    Ok(headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/x-ndjson")))
+}
+
+async fn services(State(state): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    let pairs = pairs(q.as_deref())?;
+    let params = ServicesParams::from_pairs(borrowed(&pairs))?;
+    let ndjson = wants_ndjson(&pairs, &headers)?;
+    let point = point_of(&state, &params).await?;
+    let index = state.directory().index(state.store()).await?;
+    let index = index.read().await;
+    if let Some(p) = point {
+        // With a postcode, keep services with a public location within `proximity`, nearest
+        // first unless keywords rank them.
+        let mut query = params.to_query();
+        query.near = Some(p);
+        query.within_m = params.proximity;
+        if params.search.is_none() {
+            query.sort = pathways_directory::SortOrder::Distance;
+        }
+        let res = index.search(&query, params.paging.page.saturating_sub(1).saturating_mul(params.paging.per_page), params.paging.per_page);
+        if ndjson {
+            let all = index.search(&query, 0, usize::MAX);
+            let mut out = Vec::new();
+            for h in &all.hits {
+                out.extend_from_slice(serde_json::to_string(&h.service.public_view()).expect("a service always serialises").as_bytes());
+                out.push(b'\n');
+            }
+            return Ok(ndjson_response(out));
+        }
+        let items: Vec<Value> = res.hits.iter().map(|h| oruk::service_list_item(h.service.service())).collect();
+        let page = oruk::Page::new(items, res.total, params.paging.page, params.paging.per_page);
+        return Ok(json_response(&serde_json::to_value(page).expect("pages serialise")));
+    }
+    if ndjson {
+        let mut out = Vec::new();
+        oruk::services_ndjson(&index, &params, &mut out).map_err(|e| ApiError::Internal(e.to_string()))?;
+        return Ok(ndjson_response(out));
+    }
+    Ok(json_response(&oruk::services_page(&index, &params)))
+}
+
+fn ndjson_response(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"))], Body::from(body)).into_response()
+}
+
+async fn service(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let index = state.directory().index(state.store()).await?;
+    let index = index.read().await;
+    let s = index.get(&id).ok_or_else(|| ApiError::NotFound(format!("service {id}")))?;
+    Ok(json_response(&oruk::service_document(s)))
+}
+
+async fn service_at_locations(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let pairs = pairs(q.as_deref())?;
+    let params = ServicesParams::from_pairs(borrowed(&pairs))?;
+    let point = point_of(&state, &params).await?;
+    let index = state.directory().index(state.store()).await?;
+    let index = index.read().await;
+    Ok(json_response(&oruk::service_at_locations_page(&index, &params, point)))
+}
+
+async fn service_at_location(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let index = state.directory().index(state.store()).await?;
+    let index = index.read().await;
+    let doc = oruk::service_at_location_document(&index, &id)
+        .ok_or_else(|| ApiError::NotFound(format!("service_at_location {id}")))?;
+    Ok(json_response(&doc))
+}
+
+async fn taxonomies(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let pairs = pairs(q.as_deref())?;
+    let paging = oruk::parse_paging(borrowed(&pairs))?;
+    let index = state.directory().index(state.store()).await?;
+    let index = index.read().await;
+    Ok(json_response(&oruk::taxonomies_page(index.terms(), paging)))
+}
+
+async fn taxonomy(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let index = state.directory().index(state.store()).await?;
+    let index = index.read().await;
+    let doc = oruk::taxonomy_document(index.terms(), &id).ok_or_else(|| ApiError::NotFound(format!("taxonomy {id}")))?;
+    Ok(json_response(&doc))
+}
+
+async fn taxonomy_terms(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let pairs = pairs(q.as_deref())?;
+    let paging = oruk::parse_paging(borrowed(&pairs))?;
+    let taxonomy_id = pairs.iter().find(|(k, v)| k == "taxonomy_id" && !v.trim().is_empty()).map(|(_, v)| v.trim());
+    let index = state.directory().index(state.store()).await?;
+    let index = index.read().await;
+    if let Some(t) = taxonomy_id
+        && index.terms().taxonomy(t).is_none()
+    {
+        return Err(param("taxonomy_id", format!("`{t}` is not a known taxonomy id")));
+    }
+    Ok(json_response(&oruk::taxonomy_terms_page(index.terms(), taxonomy_id, paging)))
+}
+
+async fn taxonomy_term(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let index = state.directory().index(state.store()).await?;
+    let index = index.read().await;
+    let doc =
+        oruk::taxonomy_term_document(index.terms(), &id).ok_or_else(|| ApiError::NotFound(format!("taxonomy_term {id}")))?;
+    Ok(json_response(&doc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openapi_document_describes_every_route() {
+        let doc: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        assert_eq!(doc["openapi"], "3.0.3");
+        for path in [
+            "/",
+            "/services",
+            "/services/{id}",
+            "/service_at_locations",
+            "/service_at_locations/{id}",
+            "/taxonomies",
+            "/taxonomies/{id}",
+            "/taxonomy_terms",
+            "/taxonomy_terms/{id}",
+        ] {
+            assert!(doc["paths"][path]["get"].is_object(), "{path} is described");
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Insight pages: the problem profile of an area and period built from the crime store
+//! (police.uk data), with server-rendered charts and maps, CSV export of every table, and
+//! the same profile as JSON for partner systems.
+
+use std::path::PathBuf;
+
+use askama::Template;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use pathways_domain::Permission;
+use pathways_insight::model::{Month, Series};
+use pathways_insight::profile::{self, ProblemProfile};
+use serde::Deserialize;
+
+use crate::auth::{ApiCaller, Staff};
+use crate::error::{AppError, FieldError, PageError};
+use crate::{AppState, Chrome};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/insight", get(page))
+        .route("/insight/profile.csv", get(csv))
+        .route("/api/v1/insight/profile", get(api))
+}
+
+/// The area and period asked for.
+#[derive(Debug, Default, Deserialize)]
+struct ProfileQuery {
+    #[serde(default)]
+    area: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    table: String,
+}
+
+fn crime_dir(state: &AppState) -> PathBuf {
+    state.settings().data_dir.join("crime")
+}
+
+fn parse_month(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> Option<Month> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    match Month::parse(raw) {
+        Ok(m) => Some(m),
+        Err(_) => {
+            errors.push(FieldError {
+                field: field.into(),
+                message: format!("Enter the {field} month as YYYY-MM, for example 2024-03"),
+            });
+            None
+        }
+    }
+}
+
+/// Builds the profile off the async threads (it reads the crime store from disk).
+async fn build(state: &AppState, q: &ProfileQuery) -> Result<ProblemProfile, AppError> {
+    let mut errors = Vec::new();
+    let from = parse_month(&q.from, "from", &mut errors);
+    let to = parse_month(&q.to, "to", &mut errors);
+    if q.area.trim().is_empty() {
+        errors.push(FieldError { field: "area".into(), message: "Choose an area".into() });
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let dir = crime_dir(state);
+    let area = q.area.trim().to_string();
+    tokio::task::spawn_blocking(move || profile::build(&dir, &area, from, to))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Invalid(vec![FieldError { field: "area".into(), message: e.to_string() }]))
+}
+
+#[derive(Template)]
+#[template(path = "insight/profile.html")]
+struct ProfilePage {
+    chrome: Chrome,
+    errors: Vec<FieldError>,
+    areas: Vec<(String, String)>,
+    area: String,
+    from: String,
+    to: String,
+    status: String,
+    profile: Option<ProblemProfile>,
+    charts: Vec<(String, String)>,
+    tables: Vec<&'static str>,
+    query: String,
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn store_status(state: &AppState) -> (String, Vec<(String, String)>) {
+    let dir = crime_dir(state);
+    let areas = pathways_insight::geo::Geo::load(&dir)
+        .ok()
+        .flatten()
+        .map(|g| g.local_authorities())
+        .unwrap_or_default();
+    let status = match pathways_insight::store::Store::open(&dir) {
+        Ok(s) => match s.month_range(Series::Street) {
+            Some((a, b)) => format!(
+                "{} street-level records from {a} to {b} are loaded.",
+                s.rows(Series::Street)
+            ),
+            None => "No crime data is loaded yet. An administrator loads it with `pathways crime import`.".into(),
+        },
+        Err(_) => "No crime data is loaded yet. An administrator loads it with `pathways crime import`.".into(),
+    };
+    (status, areas)
+}
+
+async fn page(State(state): State<AppState>, staff: Staff, Query(q): Query<ProfileQuery>) -> Response {
+    if let Err(e) = staff.require(Permission::ViewInsight) {
+        return PageError(state, e).into_response();
+    }
+    let (status, areas) = store_status(&state);
+    let mut errors = Vec::new();
+    let mut profile = None;
+    if !q.area.is_empty() {
+        match build(&state, &q).await {
+            Ok(p) => profile = Some(p),
+            Err(AppError::Invalid(e)) => errors = e,
+            Err(e) => return PageError(state, e).into_response(),
+        }
+    }
+    let charts = profile
+        .as_ref()
+        .map(|p| {
+            vec![
+                ("Crimes and anti-social behaviour per month".to_string(), p.trend_svg()),
+                ("Harm per month (days of custody)".to_string(), p.harm_svg()),
+                ("Crime types".to_string(), p.types_svg()),
+                ("Crimes per 1,000 residents by LSOA".to_string(), p.choropleth_svg()),
+                ("Hotspots (Getis-Ord Gi*, false discovery rate 5%)".to_string(), p.hotspots_svg()),
+            ]
+        })
+        .unwrap_or_default();
+    let query = format!("area={}&from={}&to={}", encode(&q.area), encode(&q.from), encode(&q.to));
+    let page = ProfilePage {
+        chrome: staff.chrome(&state, "Problem profile"),
+        errors,
+        areas,
+        area: q.area.clone(),
+        from: q.from.clone(),
+        to: q.to.clone(),
+        status,
+        profile,
+        charts,
+        tables: profile::TABLES.to_vec(),
+        query,
+    };
+    match page.render() {
+        Ok(h) => Html(h).into_response(),
+        Err(e) => PageError(state, e.into()).into_response(),
+    }
+}
+
+async fn csv(State(state): State<AppState>, staff: Staff, Query(q): Query<ProfileQuery>) -> Response {
+    if let Err(e) = staff.require(Permission::ViewInsight) {
+        return PageError(state, e).into_response();
+    }
+    let profile = match build(&state, &q).await {
+        Ok(p) => p,
+        Err(e) => return PageError(state, e).into_response(),
+    };
+    match profile.to_csv(&q.table) {
+        Some(body) => {
+            let name = format!("{}-{}-{}-{}.csv", profile.area_code, profile.from, profile.to, q.table);
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                    (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        None => PageError(state, AppError::NotFound).into_response(),
+    }
+}
+
+async fn api(State(state): State<AppState>, caller: ApiCaller, Query(q): Query<ProfileQuery>) -> Response {
+    if let Err(e) = caller.require(Permission::ViewInsight) {
+        return e.into_json();
+    }
+    match build(&state, &q).await {
+        Ok(p) => Json(p).into_response(),
+        Err(e) => e.into_json(),
+    }
+}

@@ -1,0 +1,191 @@
+//! The in-memory person index behind candidate matches: built from the `people` table on
+//! first use, kept current on every write, and read concurrently behind a `RwLock`.
+
+use pathways_matching::{Candidate, PersonIndex, PersonRecord};
+use pathways_store::people::{Person, PersonDetails};
+use pathways_store::{Store, StoreError};
+use tokio::sync::{OnceCell, RwLock};
+
+/// Most candidates shown for one person.
+pub const CANDIDATE_LIMIT: usize = 5;
+/// Candidates below this probability are not shown.
+pub const CANDIDATE_FLOOR: f64 = 0.2;
+
+/// The shared person index of one running service.
+#[derive(Default)]
+pub struct PeopleIndex {
+    cell: OnceCell<RwLock<PersonIndex>>,
+}
+
+impl std::fmt::Debug for PeopleIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeopleIndex")
+            .field("loaded", &self.cell.initialized())
+            .finish()
+    }
+}
+
+/// The matching record of someone, from their identifying details. A restricted address is
+/// left out, so that match evidence can never reveal where a survivor lives.
+pub fn record_of(id: &str, d: &PersonDetails, address_restricted: bool) -> PersonRecord {
+    let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    PersonRecord {
+        id: id.to_string(),
+        first_name: opt(&d.first_name),
+        middle_names: opt(&d.middle_names),
+        surname: opt(&d.surname),
+        aliases: d.aliases.clone(),
+        dob: d.dob.as_deref().and_then(parse_date),
+        approx_birth_year: d.approx_birth_year.and_then(|y| i32::try_from(y).ok()),
+        gender: opt(&d.gender),
+        postcode: if address_restricted {
+            None
+        } else {
+            opt(&d.postcode)
+        },
+        address_line: if address_restricted {
+            None
+        } else {
+            opt(&d.address_line)
+        },
+        phone: opt(&d.phone),
+        school: opt(&d.school),
+        email: opt(&d.email),
+    }
+}
+
+fn parse_date(s: &str) -> Option<time::Date> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, &fmt).ok()
+}
+
+/// The matching record of a stored person.
+pub fn person_record(p: &Person) -> PersonRecord {
+    record_of(&p.id, &p.details, p.address_restricted)
+}
+
+impl PeopleIndex {
+    async fn lock(&self, store: &Store) -> Result<&RwLock<PersonIndex>, StoreError> {
+        self.cell
+            .get_or_try_init(|| async {
+                let people = store.people_for_index().await?;
+                let records: Vec<PersonRecord> = people.iter().map(person_record).collect();
+                tracing::info!(people = records.len(), "built the person index");
+                Ok::<_, StoreError>(RwLock::new(PersonIndex::build(
+                    pathways_matching::Model::default(),
+                    records.iter(),
+                )))
+            })
+            .await
+    }
+
+    /// Candidate matches for `record` among indexed people, best first.
+    pub async fn candidates(
+        &self,
+        store: &Store,
+        record: &PersonRecord,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        let lock = self.lock(store).await?;
+        let index = lock.read().await;
+        Ok(index.candidates(record, CANDIDATE_LIMIT, CANDIDATE_FLOOR))
+    }
+
+    /// Adds or replaces a person after a write. When the index has not been built yet
+    /// nothing is needed: it will read the row when it is.
+    pub async fn upsert(&self, person: &Person) {
+        if let Some(lock) = self.cell.get() {
+            let mut index = lock.write().await;
+            if person.merged_into.is_none() {
+                index.insert(&person_record(person));
+            } else {
+                index.remove(&person.id);
+            }
+        }
+    }
+
+    /// Removes a person (merged away) after a write.
+    pub async fn remove(&self, id: &str) {
+        if let Some(lock) = self.cell.get() {
+            lock.write().await.remove(id);
+        }
+    }
+
+    /// Number of people indexed, building the index if needed.
+    pub async fn len(&self, store: &Store) -> Result<usize, StoreError> {
+        Ok(self.lock(store).await?.read().await.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pathways_store::testing::TestDatabase;
+
+    #[tokio::test]
+    async fn index_builds_from_the_table_and_follows_writes() {
+        let db = TestDatabase::sqlite().await.expect("db");
+        let store = &db.store;
+        let tayo = PersonDetails {
+            first_name: "Tayo".into(),
+            surname: "Okoro".into(),
+            dob: Some("2010-04-12".into()),
+            postcode: "E1 6AN".into(),
+            school: "Northgate Academy".into(),
+            ..PersonDetails::default()
+        };
+        let id = store.create_person(&tayo, "t").await.expect("person");
+        let index = PeopleIndex::default();
+        assert_eq!(index.len(store).await.expect("built"), 1);
+        // Spelling variant, swapped day and month: the same person.
+        let query = PersonDetails {
+            first_name: "Tayo".into(),
+            surname: "Okorro".into(),
+            dob: Some("2010-12-04".into()),
+            postcode: "E1 6AN".into(),
+            school: "Northgate Academy".into(),
+            ..PersonDetails::default()
+        };
+        let found = index
+            .candidates(store, &record_of("q", &query, false))
+            .await
+            .expect("lookup");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, id);
+        assert!(
+            found[0].probability > 0.5,
+            "probability {}",
+            found[0].probability
+        );
+        let other_id = store.create_person(&tayo, "t").await.expect("second");
+        index
+            .upsert(&store.person(&other_id).await.expect("row"))
+            .await;
+        assert_eq!(
+            index
+                .candidates(store, &record_of("q", &query, false))
+                .await
+                .expect("lookup")
+                .len(),
+            2
+        );
+        index.remove(&other_id).await;
+        assert_eq!(index.len(store).await.expect("len"), 1);
+    }
+
+    #[test]
+    fn restricted_addresses_never_enter_the_index() {
+        let d = PersonDetails {
+            first_name: "A".into(),
+            surname: "B".into(),
+            postcode: "E1 6AN".into(),
+            address_line: "1 Refuge Road".into(),
+            ..PersonDetails::default()
+        };
+        let r = record_of("x", &d, true);
+        assert_eq!((r.postcode, r.address_line), (None, None));
+        assert_eq!(
+            record_of("x", &d, false).postcode.as_deref(),
+            Some("E1 6AN")
+        );
+    }
+}
