@@ -16,7 +16,8 @@ struct Asset {
 }
 
 fn main() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed=package.json");
     println!("cargo:rerun-if-changed=package-lock.json");
@@ -31,19 +32,34 @@ fn main() {
 
     // Images referenced by the stylesheet keep working under hashed names.
     let mut css = read(&dist.join("govuk-frontend.min.css"));
-    for entry in std::fs::read_dir(dist.join("assets/images")).expect("govuk-frontend ships images") {
+    for entry in std::fs::read_dir(dist.join("assets/images")).expect("govuk-frontend ships images")
+    {
         let path = entry.expect("readable folder").path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         let bytes = std::fs::read(&path).expect("readable image");
         let a = add(&mut assets, &assets_dir, &format!("images/{name}"), &bytes);
         css = css.replace(&format!("/assets/images/{name}"), &a);
     }
     css = strip_font(&css);
-    let css_url = add(&mut assets, &assets_dir, "govuk-frontend.min.css", css.as_bytes());
+    let css_url = add(
+        &mut assets,
+        &assets_dir,
+        "govuk-frontend.min.css",
+        css.as_bytes(),
+    );
     let _ = css_url;
     let js = read(&dist.join("govuk-frontend.min.js"));
     let js = js.replace("//# sourceMappingURL=govuk-frontend.min.js.map", "");
-    let js_url = add(&mut assets, &assets_dir, "govuk-frontend.min.js", js.as_bytes());
+    let js_url = add(
+        &mut assets,
+        &assets_dir,
+        "govuk-frontend.min.js",
+        js.as_bytes(),
+    );
 
     let mut statics: Vec<PathBuf> = std::fs::read_dir(root.join("static"))
         .expect("static folder exists")
@@ -51,17 +67,26 @@ fn main() {
         .collect();
     statics.sort();
     for path in statics {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         let text = read(&path).replace("__GOVUK_FRONTEND_JS__", &js_url);
         add(&mut assets, &assets_dir, &name, text.as_bytes());
     }
 
-    let mut code = String::from("/// Every asset the binary serves: logical name, hashed URL, type, bytes.\npub static ASSETS: &[Asset] = &[\n");
+    let mut code = String::from(
+        "/// Every asset the binary serves: logical name, hashed URL, type, bytes.\npub static ASSETS: &[Asset] = &[\n",
+    );
     for a in &assets {
         let _ = writeln!(
             code,
             "    Asset {{ logical: {:?}, url: {:?}, content_type: {:?}, bytes: include_bytes!({:?}) }},",
-            a.logical, a.served, a.content_type, a.file.display().to_string()
+            a.logical,
+            a.served,
+            a.content_type,
+            a.file.display().to_string()
         );
     }
     code.push_str("];\n");
@@ -69,14 +94,20 @@ fn main() {
 }
 
 fn install_packages(root: &Path) {
-    eprintln!("GOV.UK Frontend is missing: running npm ci in {}", root.display());
+    eprintln!(
+        "GOV.UK Frontend is missing: running npm ci in {}",
+        root.display()
+    );
     let status = Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
         .current_dir(root)
         .status();
     match status {
         Ok(s) if s.success() => {}
-        Ok(s) => panic!("`npm ci` in {} failed with {s}; run it by hand to see why", root.display()),
+        Ok(s) => panic!(
+            "`npm ci` in {} failed with {s}; run it by hand to see why",
+            root.display()
+        ),
         Err(e) => panic!(
             "cannot run npm ({e}); install Node.js and npm (Debian: apt-get install nodejs npm), \
              then build again"
@@ -93,7 +124,10 @@ fn strip_font(css: &str) -> String {
     let mut out = String::with_capacity(css.len());
     let mut rest = css;
     while let Some(start) = rest.find("@font-face{") {
-        let end = rest[start..].find('}').map(|e| start + e + 1).unwrap_or(rest.len());
+        let end = rest[start..]
+            .find('}')
+            .map(|e| start + e + 1)
+            .unwrap_or(rest.len());
         out.push_str(&rest[..start]);
         if !rest[start..end].contains("GDS Transport") {
             out.push_str(&rest[start..end]);
@@ -101,7 +135,8 @@ fn strip_font(css: &str) -> String {
         rest = &rest[end..];
     }
     out.push_str(rest);
-    out.replace("GDS Transport,", "").replace("\"GDS Transport\",", "")
+    out.replace("GDS Transport,", "")
+        .replace("\"GDS Transport\",", "")
 }
 
 fn add(assets: &mut Vec<Asset>, dir: &Path, logical: &str, bytes: &[u8]) -> String {

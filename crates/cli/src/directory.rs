@@ -323,13 +323,17 @@ pub async fn import_postcodes<R: Read>(
         .byte_headers()
         .with_context(|| format!("{name}: cannot read the header row"))?
         .clone();
-    let col = |names: &[&str]| {
-        headers.iter().position(|h| {
-            let h = String::from_utf8_lossy(h);
-            let h = h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
-            names.contains(&h.as_str())
+    let clean: Vec<String> = headers
+        .iter()
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_ascii_lowercase()
         })
-    };
+        .collect();
+    // The first name found wins, so `pcds` is preferred over the fixed-width `pcd`.
+    let col = |names: &[&str]| names.iter().find_map(|n| clean.iter().position(|h| h == n));
     let pc = col(&["pcds", "pcd", "pcd7", "pcd8"]).with_context(|| {
         format!(
             "{name}: no `pcds` column in the header row; is this the ONS Postcode Directory CSV?"

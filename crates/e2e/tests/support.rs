@@ -16,7 +16,9 @@ async fn server() -> TestServer {
     TestServer::start_with(
         |base, web| web.exit_url = format!("{base}{}", exit_path()),
         async |store: &pathways_store::Store| {
-            let n = pathways_web::directory::seed_demo(store).await.expect("demo directory seeds");
+            let n = pathways_web::directory::seed_demo(store)
+                .await
+                .expect("demo directory seeds");
             assert!(n >= 150, "the demo directory has {n} services");
         },
     )
@@ -25,7 +27,9 @@ async fn server() -> TestServer {
 }
 
 async fn browser() -> Option<Browser> {
-    Browser::launch().await.unwrap_or_else(|e| panic!("headless Chromium did not start: {e}"))
+    Browser::launch()
+        .await
+        .unwrap_or_else(|e| panic!("headless Chromium did not start: {e}"))
 }
 
 async fn open_enhanced(browser: &Browser, url: &str) {
@@ -52,8 +56,14 @@ async fn search_near_me(browser: &Browser) {
         )
         .await
         .expect("script runs");
-    assert!(need.as_str().is_some_and(|v| v.len() == 36), "a domestic abuse need is offered: {need}");
-    let three = browser.find("#within option[value='3']").await.expect("distance option");
+    assert!(
+        need.as_str().is_some_and(|v| v.len() == 36),
+        "a domestic abuse need is offered: {need}"
+    );
+    let three = browser
+        .find("#within option[value='3']")
+        .await
+        .expect("distance option");
     browser.click(&three).await.expect("choose 3 miles");
     // The browser's position, as if the resident agreed to share it.
     browser
@@ -65,10 +75,23 @@ async fn search_near_me(browser: &Browser) {
         )
         .await
         .expect("script runs");
-    let locate = browser.find("[data-pw-locate]").await.expect("use my location button");
-    assert_eq!(browser.attribute(&locate, "hidden").await.expect("attribute"), None, "the script shows the button");
+    let locate = browser
+        .find("[data-pw-locate]")
+        .await
+        .expect("use my location button");
+    assert_eq!(
+        browser
+            .attribute(&locate, "hidden")
+            .await
+            .expect("attribute"),
+        None,
+        "the script shows the button"
+    );
     browser.click(&locate).await.expect("use my location");
-    browser.wait_for("#using-location", ATTEMPTS).await.expect("results from my location");
+    browser
+        .wait_for("#using-location", ATTEMPTS)
+        .await
+        .expect("results from my location");
 }
 
 #[tokio::test]
@@ -80,28 +103,62 @@ async fn a_resident_finds_help_nearby_and_leaves_safely() {
     let neutral = server.url("/healthz");
     browser.goto(&neutral).await.expect("neutral page loads");
     open_enhanced(&browser, &server.url("/support")).await;
-    assert_eq!(browser.title().await.expect("title"), "Find support – Pathways");
+    assert_eq!(
+        browser.title().await.expect("title"),
+        "Find support – Pathways"
+    );
     search_near_me(&browser).await;
     let url = browser.current_url().await.expect("url");
-    assert!(url.contains("lat=51.5012") && url.contains("within=3"), "{url}");
-    let results = browser.find_all(".pw-results li h3 a").await.expect("results");
+    assert!(
+        url.contains("lat=51.5012") && url.contains("within=3"),
+        "{url}"
+    );
+    let results = browser
+        .find_all(".pw-results li h3 a")
+        .await
+        .expect("results");
     assert!(!results.is_empty(), "a domestic abuse service is near");
-    let distance = browser.find(".pw-results li .pw-distance").await.expect("distance shown");
-    assert!(browser.text(&distance).await.expect("text").ends_with("away"));
+    let distance = browser
+        .find(".pw-results li .pw-distance")
+        .await
+        .expect("distance shown");
+    assert!(
+        browser
+            .text(&distance)
+            .await
+            .expect("text")
+            .ends_with("away")
+    );
     let name = browser.text(&results[0]).await.expect("name");
     browser.click(&results[0]).await.expect("open the service");
-    browser.wait_for("#how-to-get-help", ATTEMPTS).await.expect("service page");
-    assert_eq!(browser.title().await.expect("title"), "Service details – Pathways", "neutral title");
+    browser
+        .wait_for("#how-to-get-help", ATTEMPTS)
+        .await
+        .expect("service page");
+    assert_eq!(
+        browser.title().await.expect("title"),
+        "Service details – Pathways",
+        "neutral title"
+    );
     let h1 = browser.find("h1").await.expect("heading");
     assert_eq!(browser.text(&h1).await.expect("text"), name);
 
-    let exit = browser.find(".pw-exit-this-page__button").await.expect("exit button");
+    let exit = browser
+        .find(".pw-exit-this-page__button")
+        .await
+        .expect("exit button");
     browser.click(&exit).await.expect("exit");
-    browser.wait_for_url(&server.url(exit_path()), ATTEMPTS).await.expect("exit goes to the exit URL");
+    browser
+        .wait_for_url(&server.url(exit_path()), ATTEMPTS)
+        .await
+        .expect("exit goes to the exit URL");
     browser.back().await.expect("back");
     // Every page of the visit replaced the one before, and exit replaced the last: Back
     // lands on the page before the visit, never on the service or the search.
-    browser.wait_for_url(&neutral, ATTEMPTS).await.expect("back does not return to the service");
+    browser
+        .wait_for_url(&neutral, ATTEMPTS)
+        .await
+        .expect("back does not return to the service");
 }
 
 #[tokio::test]
@@ -114,8 +171,16 @@ async fn public_pages_have_no_axe_violations() {
     search_near_me(&browser).await;
     let results_url = browser.current_url().await.expect("url");
     let first = browser.find(".pw-results li h3 a").await.expect("a result");
-    let service_url = browser.attribute(&first, "href").await.expect("href").expect("a link");
-    let service_url = if service_url.starts_with("http") { service_url } else { server.url(&service_url) };
+    let service_url = browser
+        .attribute(&first, "href")
+        .await
+        .expect("href")
+        .expect("a link");
+    let service_url = if service_url.starts_with("http") {
+        service_url
+    } else {
+        server.url(&service_url)
+    };
     for url in [
         server.url("/"),
         server.url("/support"),
@@ -127,6 +192,10 @@ async fn public_pages_have_no_axe_violations() {
     ] {
         open_enhanced(&browser, &url).await;
         let violations = browser.run_axe().await.expect("axe runs");
-        assert!(violations.is_empty(), "axe found on {url}:{}", describe(&violations));
+        assert!(
+            violations.is_empty(),
+            "axe found on {url}:{}",
+            describe(&violations)
+        );
     }
 }

@@ -55,34 +55,40 @@ async fn writer_loop(pool: sqlx::AnyPool, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// Rows per multi-row `INSERT`: 12 parameters each keeps a statement well under both
+/// backends' parameter limits.
+const INSERT_CHUNK: usize = 64;
+
 async fn write_batch(pool: &sqlx::AnyPool, events: &[&AuditEvent]) -> Result<i64, StoreError> {
     let mut tx = pool.begin().await?;
     // Taking the head row's write lock first serialises writers across processes and, on
-    // SQLite, takes the database write lock before anything is read.
-    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
-        .execute(&mut *tx)
-        .await?;
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+    // SQLite, takes the database write lock before anything is read; RETURNING reads the
+    // head in the same round trip.
+    let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
         .fetch_one(&mut *tx)
         .await?;
     let (mut seq, mut hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
     let first = seq + 1;
-    let start_seq = seq;
+    let mut entries = Vec::with_capacity(events.len());
     for event in events {
         let entry = chain(seq, &hash, (*event).clone());
-        insert_entry(&mut tx, &entry).await?;
         seq = entry.seq;
-        hash = entry.hash;
-        if seq % CHECKPOINT_EVERY == 0 {
-            sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at) VALUES ($1, $2, $3)")
-                .bind(seq)
-                .bind(&hash)
-                .bind(now_unix())
-                .execute(&mut *tx)
-                .await?;
-        }
+        hash.clone_from(&entry.hash);
+        entries.push(entry);
     }
-    debug_assert!(seq > start_seq);
+    // One statement per chunk rather than per entry: the batch costs a few round trips
+    // whatever its size, which is what keeps auditing every read cheap.
+    for chunk in entries.chunks(INSERT_CHUNK) {
+        insert_entries(&mut tx, chunk).await?;
+    }
+    for entry in entries.iter().filter(|e| e.seq % CHECKPOINT_EVERY == 0) {
+        sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at) VALUES ($1, $2, $3)")
+            .bind(entry.seq)
+            .bind(&entry.hash)
+            .bind(now_unix())
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)
         .bind(&hash)
@@ -92,26 +98,47 @@ async fn write_batch(pool: &sqlx::AnyPool, events: &[&AuditEvent]) -> Result<i64
     Ok(first)
 }
 
-async fn insert_entry(tx: &mut crate::Tx<'_>, e: &ChainedEntry) -> Result<(), StoreError> {
-    let ev = &e.event;
-    sqlx::query(
+async fn insert_entries(
+    tx: &mut crate::Tx<'_>,
+    entries: &[ChainedEntry],
+) -> Result<(), StoreError> {
+    let mut sql = String::from(
         "INSERT INTO audit_log (seq, at, actor_id, actor_agency, action, record_type, record_id, client, \
-         reason, outcome, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(e.seq)
-    .bind(ev.at)
-    .bind(&ev.actor_id)
-    .bind(&ev.actor_agency)
-    .bind(&ev.action)
-    .bind(&ev.record_type)
-    .bind(&ev.record_id)
-    .bind(&ev.client)
-    .bind(&ev.reason)
-    .bind(&ev.outcome)
-    .bind(&e.prev_hash)
-    .bind(&e.hash)
-    .execute(&mut **tx)
-    .await?;
+         reason, outcome, prev_hash, hash) VALUES ",
+    );
+    for i in 0..entries.len() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let p = i * 12;
+        sql.push('(');
+        for c in 1..=12 {
+            if c > 1 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(p + c).to_string());
+        }
+        sql.push(')');
+    }
+    let mut q = sqlx::query(&sql);
+    for e in entries {
+        let ev = &e.event;
+        q = q
+            .bind(e.seq)
+            .bind(ev.at)
+            .bind(&ev.actor_id)
+            .bind(&ev.actor_agency)
+            .bind(&ev.action)
+            .bind(&ev.record_type)
+            .bind(&ev.record_id)
+            .bind(&ev.client)
+            .bind(&ev.reason)
+            .bind(&ev.outcome)
+            .bind(&e.prev_hash)
+            .bind(&e.hash);
+    }
+    q.execute(&mut **tx).await?;
     Ok(())
 }
 

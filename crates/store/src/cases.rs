@@ -272,6 +272,8 @@ const CASE_COLUMNS: &str = "c.id, c.reference, c.person_id, \
 
 const CASE_FROM: &str =
     "cases c JOIN people p ON p.id = c.person_id JOIN users u ON u.id = c.lead_worker_id";
+/// Counting needs no lead worker name; the reference guarantees one exists.
+const COUNT_FROM: &str = "cases c JOIN people p ON p.id = c.person_id";
 
 fn case_from(r: &Row) -> Result<CaseRow, StoreError> {
     let status: String = r.try_get("status")?;
@@ -701,6 +703,12 @@ fn apply_binds<'q>(
 /// search), restricted records only for their access list or a live break-glass grant
 /// (search keeps restricted records so they can be shown as "a restricted record exists").
 fn caseload_filter(q: &CaseloadQuery) -> Filter {
+    filter_with(q, true)
+}
+
+/// The caseload WHERE clause; `view_condition` false leaves out the tab's own condition
+/// (overdue, reviews due, high risk) and keeps only the candidates and filters.
+fn filter_with(q: &CaseloadQuery, view_condition: bool) -> Filter {
     let mut f = Filter {
         sql: String::new(),
         binds: Vec::new(),
@@ -729,6 +737,7 @@ fn caseload_filter(q: &CaseloadQuery) -> Filter {
     }
     let now = f.bind(Bind::Int(q.now));
     match q.view {
+        _ if !view_condition => {}
         CaseloadView::OverdueTasks => clauses.push(format!("c.next_task_due_at < {now}")),
         CaseloadView::ReviewsDue => {
             let until = f.bind(Bind::Int(q.now + q.review_horizon));
@@ -1183,7 +1192,7 @@ impl Store {
     pub async fn caseload(&self, q: &CaseloadQuery) -> Result<CaseloadPage, StoreError> {
         let f = caseload_filter(q);
         let count_sql = format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM {CASE_FROM} WHERE {}",
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM {COUNT_FROM} WHERE {}",
             f.sql
         );
         let total: i64 = {
@@ -1217,43 +1226,45 @@ impl Store {
         &self,
         base: &CaseloadQuery,
     ) -> Result<CaseloadCounts, StoreError> {
-        let mut counts = CaseloadCounts::default();
-        for view in [
-            CaseloadView::Mine,
-            CaseloadView::Team,
-            CaseloadView::OverdueTasks,
-            CaseloadView::ReviewsDue,
-            CaseloadView::HighRisk,
-        ] {
-            let q = CaseloadQuery {
-                view,
-                status: None,
-                risk: None,
-                text: None,
-                ..base.clone()
+        // One pass over every case the user works (the candidates of the overdue, reviews and
+        // high-risk tabs, a superset of "mine" and "team"), counting each tab with its own
+        // condition, so the counts agree with the lists and cost one scan instead of five.
+        let q = CaseloadQuery {
+            view: CaseloadView::OverdueTasks,
+            status: None,
+            risk: None,
+            text: None,
+            ..base.clone()
+        };
+        let mut f = filter_with(&q, false);
+        let until = f.bind(Bind::Int(q.now + q.review_horizon));
+        // caseload_filter binds the user as $1, the agency as $2 and now as $3.
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN c.id IN (SELECT case_id FROM case_team WHERE member_kind = 'user' \
+             AND member_id = $1) THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN c.id IN (SELECT case_id FROM case_team WHERE member_kind = 'agency' \
+             AND member_id = $2) THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN c.next_task_due_at < $3 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN c.next_review_at <= {until} THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN c.risk_level = 'high' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM {COUNT_FROM} WHERE {}",
+            f.sql
+        );
+        let mut cq = sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(&sql);
+        for b in &f.binds {
+            cq = match b {
+                Bind::Text(s) => cq.bind(s.clone()),
+                Bind::Int(i) => cq.bind(*i),
             };
-            let f = caseload_filter(&q);
-            let sql = format!(
-                "SELECT CAST(COUNT(*) AS BIGINT) FROM {CASE_FROM} WHERE {}",
-                f.sql
-            );
-            let mut cq = sqlx::query_scalar::<_, i64>(&sql);
-            for b in &f.binds {
-                cq = match b {
-                    Bind::Text(s) => cq.bind(s.clone()),
-                    Bind::Int(i) => cq.bind(*i),
-                };
-            }
-            let n = cq.fetch_one(self.pool()).await?;
-            match view {
-                CaseloadView::Mine => counts.mine = n,
-                CaseloadView::Team => counts.team = n,
-                CaseloadView::OverdueTasks => counts.overdue_tasks = n,
-                CaseloadView::ReviewsDue => counts.reviews_due = n,
-                _ => counts.high_risk = n,
-            }
         }
-        Ok(counts)
+        let (mine, team, overdue_tasks, reviews_due, high_risk) = cq.fetch_one(self.pool()).await?;
+        Ok(CaseloadCounts {
+            mine,
+            team,
+            overdue_tasks,
+            reviews_due,
+            high_risk,
+        })
     }
 
     /// The case team with names.

@@ -49,6 +49,8 @@ pub struct Person {
     pub created_at: i64,
     /// Who created the row.
     pub created_by: String,
+    /// When the row last changed (details, merge or unmerge).
+    pub updated_at: i64,
     /// The person this record was merged into, if merged.
     pub merged_into: Option<String>,
     /// Only the named access list sees details.
@@ -108,7 +110,7 @@ pub enum ContactOutcome {
 }
 
 const PERSON_COLUMNS: &str = "id, first_name, middle_names, surname, aliases, dob, approx_birth_year, gender, \
-     postcode, address_line, phone, email, school, created_at, created_by, merged_into, restricted, \
+     postcode, address_line, phone, email, school, created_at, created_by, updated_at, merged_into, restricted, \
      restriction_contact, address_restricted";
 
 fn person_from(r: &crate::Row) -> Result<Person, StoreError> {
@@ -131,6 +133,7 @@ fn person_from(r: &crate::Row) -> Result<Person, StoreError> {
         },
         created_at: r.try_get("created_at")?,
         created_by: r.try_get("created_by")?,
+        updated_at: r.try_get("updated_at")?,
         merged_into: r.try_get("merged_into")?,
         restricted: r.try_get::<i64, _>("restricted")? != 0,
         restriction_contact: r.try_get("restriction_contact")?,
@@ -321,6 +324,16 @@ impl Store {
         let sql =
             format!("SELECT {PERSON_COLUMNS} FROM people WHERE merged_into IS NULL ORDER BY id");
         let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
+        rows.iter().map(person_from).collect()
+    }
+
+    /// People created or changed at or after `since` (merged ones included), oldest change
+    /// first: how a running index catches up with writes made elsewhere.
+    pub async fn people_changed_since(&self, since: i64) -> Result<Vec<Person>, StoreError> {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE updated_at >= $1 ORDER BY updated_at, id"
+        );
+        let rows = sqlx::query(&sql).bind(since).fetch_all(self.pool()).await?;
         rows.iter().map(person_from).collect()
     }
 

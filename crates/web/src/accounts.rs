@@ -33,7 +33,9 @@ pub enum AccountError {
 pub fn parse_email(raw: &str) -> Result<String, AccountError> {
     let e = raw.trim().to_lowercase();
     let ok = e.len() <= 254
-        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+        && e.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        })
         && !e.contains(char::is_whitespace);
     if ok {
         Ok(e)
@@ -80,7 +82,10 @@ pub async fn invite(
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(m) => AccountError::Invalid { field: "email", message: m },
+            StoreError::Conflict(m) => AccountError::Invalid {
+                field: "email",
+                message: m,
+            },
             other => AccountError::Store(other),
         })?;
     let link = send_link(store, base_url, &user, "invite").await?;
@@ -97,18 +102,39 @@ pub async fn invite(
 }
 
 /// Queues a one-time link (`invite` or `reset`) for `user` and returns it.
-pub async fn send_link(store: &Store, base_url: &str, user: &User, purpose: &str) -> Result<String, AccountError> {
+pub async fn send_link(
+    store: &Store,
+    base_url: &str,
+    user: &User,
+    purpose: &str,
+) -> Result<String, AccountError> {
     let token = crypto::random_token();
     let (ttl, path, subject, intro) = if purpose == "invite" {
-        (INVITE_TTL, "invite", "You have been invited to Pathways", "You have been given an account on Pathways. Choose your password with this link within 7 days:")
+        (
+            INVITE_TTL,
+            "invite",
+            "You have been invited to Pathways",
+            "You have been given an account on Pathways. Choose your password with this link within 7 days:",
+        )
     } else {
-        (RESET_TTL, "password/reset", "Reset your Pathways password", "Someone asked to reset your Pathways password. If it was you, use this link within one hour:")
+        (
+            RESET_TTL,
+            "password/reset",
+            "Reset your Pathways password",
+            "Someone asked to reset your Pathways password. If it was you, use this link within one hour:",
+        )
     };
-    store.create_link(&crypto::digest(&token), &user.id, purpose, ttl).await?;
+    store
+        .create_link(&crypto::digest(&token), &user.id, purpose, ttl)
+        .await?;
     let link = format!("{}/{path}/{token}", base_url.trim_end_matches('/'));
-    let body = format!("{intro}\n\n{link}\n\nThe link works once. If you did not expect this message, tell your manager.");
+    let body = format!(
+        "{intro}\n\n{link}\n\nThe link works once. If you did not expect this message, tell your manager."
+    );
     let key = format!("{purpose}:{}", crypto::digest(&token));
-    store.enqueue_message("email", &user.email, subject, &body, &key).await?;
+    store
+        .enqueue_message("email", &user.email, subject, &body, &key)
+        .await?;
     Ok(link)
 }
 
@@ -173,7 +199,10 @@ mod tests {
 
     #[test]
     fn emails_are_checked_and_normalised() {
-        assert_eq!(parse_email(" A.B@Example.ORG ").expect("valid"), "a.b@example.org");
+        assert_eq!(
+            parse_email(" A.B@Example.ORG ").expect("valid"),
+            "a.b@example.org"
+        );
         for bad in ["", "a", "a@b", "@b.org", "a b@c.org", "a@.org", "a@org."] {
             assert!(parse_email(bad).is_err(), "{bad}");
         }

@@ -48,7 +48,12 @@ async fn serve(Path(file): Path<String>) -> Response {
             a.bytes,
         )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], "asset not found").into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, "no-store")],
+            "asset not found",
+        )
+            .into_response(),
     }
 }
 
@@ -66,7 +71,10 @@ mod tests {
         let text = std::str::from_utf8(css.bytes).expect("CSS is UTF-8");
         assert!(!text.contains("GDS Transport"));
         assert!(text.contains(".govuk-button"));
-        let app = ASSETS.iter().find(|a| a.logical == "app.js").expect("app.js");
+        let app = ASSETS
+            .iter()
+            .find(|a| a.logical == "app.js")
+            .expect("app.js");
         let js = std::str::from_utf8(app.bytes).expect("JS is UTF-8");
         assert!(js.contains(url("govuk-frontend.min.js")));
     }

@@ -44,13 +44,21 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// A `Set-Cookie` value: session-only (never persistent), HttpOnly, SameSite=Strict, and
 /// Secure when the service is reached over TLS.
 pub fn set_cookie(state: &AppState, name: &str, value: &str) -> String {
-    let secure = if state.settings().https() { "; Secure" } else { "" };
+    let secure = if state.settings().https() {
+        "; Secure"
+    } else {
+        ""
+    };
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}")
 }
 
 /// A `Set-Cookie` value that removes the cookie.
 pub fn clear_cookie(state: &AppState, name: &str) -> String {
-    let secure = if state.settings().https() { "; Secure" } else { "" };
+    let secure = if state.settings().https() {
+        "; Secure"
+    } else {
+        ""
+    };
     format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
 }
 
@@ -123,7 +131,13 @@ impl Staff {
     }
 
     /// An audit event by this user.
-    pub fn event(&self, action: &str, record_type: &str, record_id: &str, outcome: &str) -> AuditEvent {
+    pub fn event(
+        &self,
+        action: &str,
+        record_type: &str,
+        record_id: &str,
+        outcome: &str,
+    ) -> AuditEvent {
         AuditEvent {
             at: now_unix(),
             actor_id: self.user.id.clone(),
@@ -155,7 +169,10 @@ pub fn expired(state: &AppState, s: &pathways_store::SessionRow, now: i64) -> bo
 }
 
 /// Loads the session behind the request's cookie, at any stage, ending it if expired.
-pub async fn load_session(state: &AppState, headers: &HeaderMap) -> Result<Option<(String, String, SessionUser)>, AppError> {
+pub async fn load_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, String, SessionUser)>, AppError> {
     let Some(raw) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
@@ -179,17 +196,28 @@ pub async fn load_session(state: &AppState, headers: &HeaderMap) -> Result<Optio
 impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let api = parts.uri.path().starts_with("/api/");
         let reject = |e: AppError| -> Response {
-            if api { e.into_json() } else { PageError(state.clone(), e).into_response() }
+            if api {
+                e.into_json()
+            } else {
+                PageError(state.clone(), e).into_response()
+            }
         };
         let loaded = load_session(state, &parts.headers).await.map_err(reject)?;
         let Some((raw, hash, su)) = loaded else {
             return Err(reject(AppError::Unauthenticated));
         };
         if su.session.stage != STAGE_FULL {
-            let to = if su.session.stage == STAGE_TOTP { "/login/two-factor" } else { "/account/two-factor" };
+            let to = if su.session.stage == STAGE_TOTP {
+                "/login/two-factor"
+            } else {
+                "/account/two-factor"
+            };
             return Err(if api {
                 AppError::Unauthenticated.into_json()
             } else {
@@ -242,7 +270,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let client = client_of(parts);
         if let Some(token) = bearer(&parts.headers) {
             let found = state
@@ -253,11 +284,21 @@ impl FromRequestParts<AppState> for ApiCaller {
             let Some(t) = found else {
                 let _ = state
                     .store()
-                    .audit(system_event("api_token_refused", "api_token", "", &client, "denied"))
+                    .audit(system_event(
+                        "api_token_refused",
+                        "api_token",
+                        "",
+                        &client,
+                        "denied",
+                    ))
                     .await;
                 return Err(AppError::Unauthenticated.into_json());
             };
-            let scopes: Vec<Permission> = t.scopes.iter().filter_map(|s| Permission::parse(s)).collect();
+            let scopes: Vec<Permission> = t
+                .scopes
+                .iter()
+                .filter_map(|s| Permission::parse(s))
+                .collect();
             return Ok(ApiCaller {
                 actor: Actor {
                     user_id: format!("token:{}", t.id),
@@ -270,7 +311,10 @@ impl FromRequestParts<AppState> for ApiCaller {
             });
         }
         let staff = Staff::from_request_parts(parts, state).await?;
-        let scopes = Permission::ALL.into_iter().filter(|p| staff.can(*p)).collect();
+        let scopes = Permission::ALL
+            .into_iter()
+            .filter(|p| staff.can(*p))
+            .collect();
         Ok(ApiCaller {
             actor: staff.actor(),
             scopes,
@@ -281,7 +325,13 @@ impl FromRequestParts<AppState> for ApiCaller {
 }
 
 /// An audit event with no signed-in actor (failed sign-ins, refused tokens).
-pub fn system_event(action: &str, record_type: &str, record_id: &str, client: &str, outcome: &str) -> AuditEvent {
+pub fn system_event(
+    action: &str,
+    record_type: &str,
+    record_id: &str,
+    client: &str,
+    outcome: &str,
+) -> AuditEvent {
     AuditEvent {
         at: now_unix(),
         actor_id: "anonymous".into(),
@@ -302,31 +352,53 @@ const FORM_LIMIT: usize = 2 * 1024 * 1024;
 /// fetches, foreign origins, and forms without the session's CSRF token. Requests that
 /// authenticate with a bearer token carry no ambient credentials and are exempt.
 pub(crate) async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || bearer(req.headers()).is_some() {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || bearer(req.headers()).is_some()
+    {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
     let client = client_of(&parts);
     let is_api = parts.uri.path().starts_with("/api/");
     let refuse = |state: AppState| async move {
-        let _ = state.store().audit(system_event("csrf_refused", "request", "", &client, "denied")).await;
+        let _ = state
+            .store()
+            .audit(system_event(
+                "csrf_refused",
+                "request",
+                "",
+                &client,
+                "denied",
+            ))
+            .await;
         if is_api {
             AppError::Csrf.into_json()
         } else {
             PageError(state, AppError::Csrf).into_response()
         }
     };
-    let site = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let site = parts
+        .headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok());
     if site == Some("cross-site") || !same_origin(&parts.headers) {
         return refuse(state).await;
     }
-    let binding = cookie(&parts.headers, SESSION_COOKIE).or_else(|| cookie(&parts.headers, PRE_COOKIE));
+    let binding =
+        cookie(&parts.headers, SESSION_COOKIE).or_else(|| cookie(&parts.headers, PRE_COOKIE));
     let Some(binding) = binding.map(str::to_string) else {
         return refuse(state).await;
     };
     let expected = crypto::csrf_token(&binding);
-    let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let query_token = parts.uri.query().and_then(|q| form_field(q.as_bytes(), "csrf"));
+    let header_token = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let query_token = parts
+        .uri
+        .query()
+        .and_then(|q| form_field(q.as_bytes(), "csrf"));
     let is_form = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -338,7 +410,10 @@ pub(crate) async fn csrf(State(state): State<AppState>, req: Request, next: Next
                 let t = form_field(&bytes, "csrf");
                 (Body::from(bytes), t)
             }
-            Err(_) => return PageError(state, AppError::BadRequest("The form is too large.".into())).into_response(),
+            Err(_) => {
+                return PageError(state, AppError::BadRequest("The form is too large.".into()))
+                    .into_response();
+            }
         }
     } else {
         (body, None)
@@ -358,13 +433,18 @@ fn same_origin(headers: &HeaderMap) -> bool {
     if origin == "null" {
         return false;
     }
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     origin.split_once("://").map(|(_, h)| h) == Some(host)
 }
 
 /// One field of an `application/x-www-form-urlencoded` body.
 pub fn form_field(body: &[u8], name: &str) -> Option<String> {
-    form_urlencoded_pairs(body).find(|(k, _)| k == name).map(|(_, v)| v)
+    form_urlencoded_pairs(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 /// Every field of an `application/x-www-form-urlencoded` body, in order (repeated names,
@@ -389,7 +469,9 @@ fn decode(s: &[u8]) -> String {
         match s[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < s.len() => {
-                let hex = std::str::from_utf8(&s[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&s[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -411,7 +493,10 @@ mod tests {
 
     #[test]
     fn form_fields_decode() {
-        assert_eq!(form_field(b"a=1&csrf=ab%2Bc+d&x", "csrf").as_deref(), Some("ab+c d"));
+        assert_eq!(
+            form_field(b"a=1&csrf=ab%2Bc+d&x", "csrf").as_deref(),
+            Some("ab+c d")
+        );
         assert_eq!(form_field(b"csrf=%zz", "csrf").as_deref(), Some("%zz"));
         assert_eq!(form_field(b"a=1", "csrf"), None);
     }
@@ -421,9 +506,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, "pathways.example".parse().expect("header"));
         assert!(same_origin(&h));
-        h.insert(header::ORIGIN, "https://pathways.example".parse().expect("header"));
+        h.insert(
+            header::ORIGIN,
+            "https://pathways.example".parse().expect("header"),
+        );
         assert!(same_origin(&h));
-        h.insert(header::ORIGIN, "https://evil.example".parse().expect("header"));
+        h.insert(
+            header::ORIGIN,
+            "https://evil.example".parse().expect("header"),
+        );
         assert!(!same_origin(&h));
     }
 }

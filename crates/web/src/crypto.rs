@@ -30,7 +30,9 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
 /// True when `password` matches the stored PHC hash.
 pub fn verify_password(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -57,7 +59,8 @@ pub fn digest(token: &str) -> String {
 /// A CSRF token bound to a session: HMAC-SHA-256 of the session id under a key derived from
 /// it, so it can be checked without storing it.
 pub fn csrf_token(session_id: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"pathways-csrf-v1").expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(b"pathways-csrf-v1").expect("HMAC takes any key length");
     mac.update(session_id.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
@@ -107,7 +110,9 @@ pub fn totp_uri(secret: &str, account: &str, issuer: &str) -> String {
     let enc = |s: &str| -> String {
         s.bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
                 _ => format!("%{b:02X}"),
             })
             .collect()
@@ -148,7 +153,10 @@ mod tests {
     #[test]
     fn totp_matches_rfc_6238_vectors() {
         // RFC 6238 appendix B, SHA-1 key "12345678901234567890", truncated to 6 digits.
-        let secret = base32::encode(base32::Alphabet::Rfc4648 { padding: false }, b"12345678901234567890");
+        let secret = base32::encode(
+            base32::Alphabet::Rfc4648 { padding: false },
+            b"12345678901234567890",
+        );
         assert_eq!(totp_code(&secret, 59).as_deref(), Some("287082"));
         assert_eq!(totp_code(&secret, 1111111109).as_deref(), Some("081804"));
         assert_eq!(totp_code(&secret, 1234567890).as_deref(), Some("005924"));
@@ -176,7 +184,8 @@ mod tests {
 
     #[test]
     fn qr_code_renders_svg() {
-        let svg = qr_svg(&totp_uri("JBSWY3DPEHPK3PXP", "a@b.example", "Pathways")).expect("renders");
+        let svg =
+            qr_svg(&totp_uri("JBSWY3DPEHPK3PXP", "a@b.example", "Pathways")).expect("renders");
         assert!(svg.contains("<svg"));
     }
 }

@@ -82,7 +82,12 @@ impl Chrome {
     }
 
     /// Adds the signed-in user's badge and navigation, marking `current_path` as current.
-    pub fn with_user(mut self, badge: Badge, links: &[(&'static str, &'static str)], current_path: &str) -> Chrome {
+    pub fn with_user(
+        mut self,
+        badge: Badge,
+        links: &[(&'static str, &'static str)],
+        current_path: &str,
+    ) -> Chrome {
         self.user = Some(badge);
         self.nav = links
             .iter()

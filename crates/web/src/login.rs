@@ -12,7 +12,9 @@ use pathways_domain::password::check_new_password;
 use pathways_store::{Notification, now_unix};
 use serde::Deserialize;
 
-use crate::auth::{self, PRE_COOKIE, SESSION_COOKIE, STAGE_ENROL, STAGE_FULL, STAGE_TOTP, Staff, system_event};
+use crate::auth::{
+    self, PRE_COOKIE, SESSION_COOKIE, STAGE_ENROL, STAGE_FULL, STAGE_TOTP, Staff, system_event,
+};
 use crate::error::{AppError, FieldError, PageError};
 use crate::{AppState, Chrome, crypto};
 
@@ -128,7 +130,12 @@ fn pre_binding(headers: &HeaderMap) -> (String, Option<String>) {
     (fresh.clone(), Some(fresh))
 }
 
-fn anonymous_page(state: &AppState, headers: &HeaderMap, title: &str, build: impl FnOnce(Chrome) -> Response) -> Response {
+fn anonymous_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    title: &str,
+    build: impl FnOnce(Chrome) -> Response,
+) -> Response {
     let (binding, fresh) = pre_binding(headers);
     let res = build(Chrome::staff(state, title, &crypto::csrf_token(&binding)));
     match fresh {
@@ -137,14 +144,26 @@ fn anonymous_page(state: &AppState, headers: &HeaderMap, title: &str, build: imp
     }
 }
 
-async fn login_form(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let notice = match query.as_deref() {
         Some("signed-out") => Some("You have signed out.".to_string()),
         Some("password-set") => Some("Your password is set. Sign in with it now.".to_string()),
         _ => None,
     };
     anonymous_page(&state, &headers, "Sign in", |chrome| {
-        html(&state, LoginPage { chrome, errors: vec![], email: String::new(), notice })
+        html(
+            &state,
+            LoginPage {
+                chrome,
+                errors: vec![],
+                email: String::new(),
+                notice,
+            },
+        )
     })
 }
 
@@ -161,14 +180,22 @@ fn account_subject(email: &str) -> String {
     format!("account:{}", crypto::digest(&email.trim().to_lowercase()))
 }
 
-async fn login(State(state): State<AppState>, parts: Parts, Form(form): Form<LoginForm>) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<LoginForm>,
+) -> Response {
     match try_login(&state, &parts, &form).await {
         Ok(res) => res,
         Err(e) => PageError(state, e).into_response(),
     }
 }
 
-async fn try_login(state: &AppState, parts: &Parts, form: &LoginForm) -> Result<Response, AppError> {
+async fn try_login(
+    state: &AppState,
+    parts: &Parts,
+    form: &LoginForm,
+) -> Result<Response, AppError> {
     let store = state.store();
     let client = auth::client_of(parts);
     let account = account_subject(&form.email);
@@ -178,7 +205,10 @@ async fn try_login(state: &AppState, parts: &Parts, form: &LoginForm) -> Result<
         let (binding, _) = pre_binding(&parts.headers);
         let page = LoginPage {
             chrome: Chrome::staff(state, "Sign in", &crypto::csrf_token(&binding)),
-            errors: vec![FieldError { field: "email".into(), message: message.into() }],
+            errors: vec![FieldError {
+                field: "email".into(),
+                message: message.into(),
+            }],
             email: form.email.trim().chars().take(254).collect(),
             notice: None,
         };
@@ -187,7 +217,15 @@ async fn try_login(state: &AppState, parts: &Parts, form: &LoginForm) -> Result<
     if store.login_failures_since(&account, since).await? >= ACCOUNT_LIMIT
         || store.login_failures_since(&client_subject, since).await? >= CLIENT_LIMIT
     {
-        store.audit(system_event("login_throttled", "user", "", &client, "denied")).await?;
+        store
+            .audit(system_event(
+                "login_throttled",
+                "user",
+                "",
+                &client,
+                "denied",
+            ))
+            .await?;
         return refuse(
             "Too many failed attempts. Wait 15 minutes, then try again, or reset your password.",
             StatusCode::TOO_MANY_REQUESTS,
@@ -199,16 +237,23 @@ async fn try_login(state: &AppState, parts: &Parts, form: &LoginForm) -> Result<
         None => None,
     };
     // Verify against a dummy hash when there is no account, so timing does not tell.
-    let ok = crypto::verify_password(&form.password, hash.as_deref().unwrap_or(crypto::dummy_hash()))
-        && hash.is_some();
+    let ok = crypto::verify_password(
+        &form.password,
+        hash.as_deref().unwrap_or(crypto::dummy_hash()),
+    ) && hash.is_some();
     let user = match user {
         Some(u) if ok && !u.disabled => u,
         other => {
             store.record_login_failure(&account).await?;
             store.record_login_failure(&client_subject).await?;
             let id = other.map(|u| u.id).unwrap_or_default();
-            store.audit(system_event("login_failed", "user", &id, &client, "denied")).await?;
-            return refuse("Enter a correct e-mail address and password", StatusCode::OK);
+            store
+                .audit(system_event("login_failed", "user", &id, &client, "denied"))
+                .await?;
+            return refuse(
+                "Enter a correct e-mail address and password",
+                StatusCode::OK,
+            );
         }
     };
     store.clear_login_failures(&account).await?;
@@ -222,11 +267,23 @@ async fn try_login(state: &AppState, parts: &Parts, form: &LoginForm) -> Result<
     };
     // A brand-new session id at sign-in: any id planted before sign-in is worthless.
     let raw = crypto::random_token();
-    store.create_session(&crypto::digest(&raw), &user.id, stage, &client).await?;
+    store
+        .create_session(&crypto::digest(&raw), &user.id, stage, &client)
+        .await?;
     if let Some(old) = auth::cookie(&parts.headers, SESSION_COOKIE) {
         store.delete_session(&crypto::digest(old)).await?;
     }
-    let mut event = system_event(if stage == STAGE_FULL { "login" } else { "login_password_ok" }, "user", &user.id, &client, "allowed");
+    let mut event = system_event(
+        if stage == STAGE_FULL {
+            "login"
+        } else {
+            "login_password_ok"
+        },
+        "user",
+        &user.id,
+        &client,
+        "allowed",
+    );
     event.actor_id = user.id.clone();
     event.actor_agency = user.agency_id.clone();
     store.audit(event).await?;
@@ -244,7 +301,11 @@ async fn try_login(state: &AppState, parts: &Parts, form: &LoginForm) -> Result<
 }
 
 /// A session part-way through sign-in, at a given stage.
-async fn pending(state: &AppState, headers: &HeaderMap, stage: &str) -> Result<(String, pathways_store::SessionUser), AppError> {
+async fn pending(
+    state: &AppState,
+    headers: &HeaderMap,
+    stage: &str,
+) -> Result<(String, pathways_store::SessionUser), AppError> {
     match auth::load_session(state, headers).await? {
         Some((raw, _, su)) if su.session.stage == stage => Ok((raw, su)),
         _ => Err(AppError::Unauthenticated),
@@ -253,7 +314,13 @@ async fn pending(state: &AppState, headers: &HeaderMap, stage: &str) -> Result<(
 
 async fn two_factor_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match pending(&state, &headers, STAGE_TOTP).await {
-        Ok((raw, _)) => html(&state, TwoFactorPage { chrome: Chrome::staff(&state, "Security code", &crypto::csrf_token(&raw)), errors: vec![] }),
+        Ok((raw, _)) => html(
+            &state,
+            TwoFactorPage {
+                chrome: Chrome::staff(&state, "Security code", &crypto::csrf_token(&raw)),
+                errors: vec![],
+            },
+        ),
         Err(e) => PageError(state, e).into_response(),
     }
 }
@@ -266,50 +333,86 @@ struct CodeForm {
     secret: String,
 }
 
-async fn two_factor(State(state): State<AppState>, parts: Parts, Form(form): Form<CodeForm>) -> Response {
+async fn two_factor(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<CodeForm>,
+) -> Response {
     let result = async {
         let (raw, su) = pending(&state, &parts.headers, STAGE_TOTP).await?;
         let store = state.store();
         let client = auth::client_of(&parts);
         let subject = format!("totp:{}", su.user.id);
-        if store.login_failures_since(&subject, now_unix() - WINDOW).await? >= ACCOUNT_LIMIT {
+        if store
+            .login_failures_since(&subject, now_unix() - WINDOW)
+            .await?
+            >= ACCOUNT_LIMIT
+        {
             store.delete_session(&crypto::digest(&raw)).await?;
             return Err(AppError::TooManyRequests);
         }
         let secret = store.totp_secret(&su.user.id).await?.unwrap_or_default();
         let code = form.code.trim();
         let ok = crypto::verify_totp(&secret, code, now_unix())
-            || (code.len() > 6 && store.use_recovery_code(&su.user.id, &crypto::digest(&code.to_lowercase())).await?);
-        let mut event = system_event("login_second_factor", "user", &su.user.id, &client, if ok { "allowed" } else { "denied" });
+            || (code.len() > 6
+                && store
+                    .use_recovery_code(&su.user.id, &crypto::digest(&code.to_lowercase()))
+                    .await?);
+        let mut event = system_event(
+            "login_second_factor",
+            "user",
+            &su.user.id,
+            &client,
+            if ok { "allowed" } else { "denied" },
+        );
         event.actor_id = su.user.id.clone();
         store.audit(event).await?;
         if !ok {
             store.record_login_failure(&subject).await?;
             let page = TwoFactorPage {
                 chrome: Chrome::staff(&state, "Security code", &crypto::csrf_token(&raw)),
-                errors: vec![FieldError { field: "code".into(), message: "The code is not right. Check your app and try again.".into() }],
+                errors: vec![FieldError {
+                    field: "code".into(),
+                    message: "The code is not right. Check your app and try again.".into(),
+                }],
             };
             return Ok(html(&state, page));
         }
         store.clear_login_failures(&subject).await?;
         store.touch_login(&su.user.id).await?;
         let fresh = crypto::random_token();
-        store.rotate_session(&crypto::digest(&raw), &crypto::digest(&fresh), STAGE_FULL).await?;
-        Ok(with_cookie(Redirect::to("/dashboard").into_response(), auth::set_cookie(&state, SESSION_COOKIE, &fresh)))
+        store
+            .rotate_session(&crypto::digest(&raw), &crypto::digest(&fresh), STAGE_FULL)
+            .await?;
+        Ok(with_cookie(
+            Redirect::to("/dashboard").into_response(),
+            auth::set_cookie(&state, SESSION_COOKIE, &fresh),
+        ))
     }
     .await;
     result.unwrap_or_else(|e| PageError(state, e).into_response())
 }
 
 /// Enrolment is open to a session at the enrol stage, or a signed-in user adding a factor.
-async fn enrolling(state: &AppState, headers: &HeaderMap) -> Result<(String, pathways_store::SessionUser), AppError> {
+async fn enrolling(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(String, pathways_store::SessionUser), AppError> {
     match auth::load_session(state, headers).await? {
-        Some((raw, _, su)) if su.session.stage == STAGE_ENROL || su.session.stage == STAGE_FULL => Ok((raw, su)),
+        Some((raw, _, su)) if su.session.stage == STAGE_ENROL || su.session.stage == STAGE_FULL => {
+            Ok((raw, su))
+        }
         _ => Err(AppError::Unauthenticated),
     }
 }
 
-fn enrol_page(state: &AppState, raw: &str, email: &str, secret: String, errors: Vec<FieldError>) -> Response {
+fn enrol_page(
+    state: &AppState,
+    raw: &str,
+    email: &str,
+    secret: String,
+    errors: Vec<FieldError>,
+) -> Response {
     let uri = crypto::totp_uri(&secret, email, &state.settings().service_name);
     let page = EnrolPage {
         chrome: Chrome::staff(state, "Set up your security code", &crypto::csrf_token(raw)),
@@ -322,12 +425,22 @@ fn enrol_page(state: &AppState, raw: &str, email: &str, secret: String, errors: 
 
 async fn enrol_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match enrolling(&state, &headers).await {
-        Ok((raw, su)) => enrol_page(&state, &raw, &su.user.email, crypto::new_totp_secret(), vec![]),
+        Ok((raw, su)) => enrol_page(
+            &state,
+            &raw,
+            &su.user.email,
+            crypto::new_totp_secret(),
+            vec![],
+        ),
         Err(e) => PageError(state, e).into_response(),
     }
 }
 
-async fn enrol(State(state): State<AppState>, parts: Parts, Form(form): Form<CodeForm>) -> Response {
+async fn enrol(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<CodeForm>,
+) -> Response {
     let result = async {
         let (raw, su) = enrolling(&state, &parts.headers).await?;
         let secret = form.secret.trim().to_string();
@@ -357,12 +470,25 @@ async fn enrol(State(state): State<AppState>, parts: Parts, Form(form): Form<Cod
 async fn logout(State(state): State<AppState>, staff: Staff) -> Response {
     let store = state.store();
     let _ = store.delete_session(&staff.session_hash).await;
-    let _ = store.audit(staff.event("logout", "user", &staff.user.id, "allowed")).await;
-    with_cookie(Redirect::to("/login?signed-out").into_response(), auth::clear_cookie(&state, SESSION_COOKIE))
+    let _ = store
+        .audit(staff.event("logout", "user", &staff.user.id, "allowed"))
+        .await;
+    with_cookie(
+        Redirect::to("/login?signed-out").into_response(),
+        auth::clear_cookie(&state, SESSION_COOKIE),
+    )
 }
 
 async fn forgot_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    anonymous_page(&state, &headers, "Reset your password", |chrome| html(&state, ForgotPage { chrome, errors: vec![] }))
+    anonymous_page(&state, &headers, "Reset your password", |chrome| {
+        html(
+            &state,
+            ForgotPage {
+                chrome,
+                errors: vec![],
+            },
+        )
+    })
 }
 
 #[derive(Deserialize)]
@@ -371,7 +497,11 @@ struct EmailForm {
     email: String,
 }
 
-async fn forgot(State(state): State<AppState>, parts: Parts, Form(form): Form<EmailForm>) -> Response {
+async fn forgot(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<EmailForm>,
+) -> Response {
     let result = async {
         let store = state.store();
         let client = auth::client_of(&parts);
@@ -399,8 +529,16 @@ async fn forgot(State(state): State<AppState>, parts: Parts, Form(form): Form<Em
     result.unwrap_or_else(|e| PageError(state, e).into_response())
 }
 
-async fn link_form(state: AppState, headers: HeaderMap, token: String, purpose: &'static str) -> Response {
-    let live = state.store().peek_link(&crypto::digest(&token), purpose).await;
+async fn link_form(
+    state: AppState,
+    headers: HeaderMap,
+    token: String,
+    purpose: &'static str,
+) -> Response {
+    let live = state
+        .store()
+        .peek_link(&crypto::digest(&token), purpose)
+        .await;
     match live {
         Ok(Some(_)) => {
             let (heading, action) = if purpose == "invite" {
@@ -409,7 +547,15 @@ async fn link_form(state: AppState, headers: HeaderMap, token: String, purpose: 
                 ("Choose a new password", format!("/password/reset/{token}"))
             };
             anonymous_page(&state, &headers, heading, |chrome| {
-                html(&state, PasswordPage { chrome, errors: vec![], heading: heading.into(), action })
+                html(
+                    &state,
+                    PasswordPage {
+                        chrome,
+                        errors: vec![],
+                        heading: heading.into(),
+                        action,
+                    },
+                )
             })
         }
         Ok(None) => dead_link(&state),
@@ -435,34 +581,67 @@ struct PasswordForm {
     confirm: String,
 }
 
-async fn link_submit(state: AppState, parts: Parts, token: String, purpose: &'static str, form: PasswordForm) -> Response {
+async fn link_submit(
+    state: AppState,
+    parts: Parts,
+    token: String,
+    purpose: &'static str,
+    form: PasswordForm,
+) -> Response {
     let result = async {
         let store = state.store();
         let digest = crypto::digest(&token);
         let Some(user_id) = store.peek_link(&digest, purpose).await? else {
-            store.audit(system_event("link_refused", "user", "", &auth::client_of(&parts), "denied")).await?;
+            store
+                .audit(system_event(
+                    "link_refused",
+                    "user",
+                    "",
+                    &auth::client_of(&parts),
+                    "denied",
+                ))
+                .await?;
             return Ok(dead_link(&state));
         };
         let user = store.user(&user_id).await?;
         let problem = if form.password != form.confirm {
             Some("The passwords do not match".to_string())
         } else {
-            check_new_password(&form.password, &user.email).err().map(|p| p.to_string())
+            check_new_password(&form.password, &user.email)
+                .err()
+                .map(|p| p.to_string())
         };
         if let Some(message) = problem {
             let (binding, _) = pre_binding(&parts.headers);
             let page = PasswordPage {
                 chrome: Chrome::staff(&state, "Choose a password", &crypto::csrf_token(&binding)),
-                errors: vec![FieldError { field: "password".into(), message }],
+                errors: vec![FieldError {
+                    field: "password".into(),
+                    message,
+                }],
                 heading: "Choose a password".into(),
                 action: parts.uri.path().to_string(),
             };
             return Ok(html(&state, page));
         }
-        let hash = crypto::hash_password(&form.password).map_err(|e| AppError::Internal(e.to_string()))?;
-        match store.consume_link_setting_password(&digest, purpose, &hash).await? {
+        let hash =
+            crypto::hash_password(&form.password).map_err(|e| AppError::Internal(e.to_string()))?;
+        match store
+            .consume_link_setting_password(&digest, purpose, &hash)
+            .await?
+        {
             Some(uid) => {
-                let mut event = system_event(if purpose == "invite" { "invitation_accepted" } else { "password_reset" }, "user", &uid, &auth::client_of(&parts), "allowed");
+                let mut event = system_event(
+                    if purpose == "invite" {
+                        "invitation_accepted"
+                    } else {
+                        "password_reset"
+                    },
+                    "user",
+                    &uid,
+                    &auth::client_of(&parts),
+                    "allowed",
+                );
                 event.actor_id = uid;
                 store.audit(event).await?;
                 Ok(Redirect::to("/login?password-set").into_response())
@@ -474,19 +653,37 @@ async fn link_submit(state: AppState, parts: Parts, token: String, purpose: &'st
     result.unwrap_or_else(|e: AppError| PageError(state, e).into_response())
 }
 
-async fn reset_form(State(state): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
+async fn reset_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
     link_form(state, headers, token, "reset").await
 }
 
-async fn reset(State(state): State<AppState>, Path(token): Path<String>, parts: Parts, Form(form): Form<PasswordForm>) -> Response {
+async fn reset(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    parts: Parts,
+    Form(form): Form<PasswordForm>,
+) -> Response {
     link_submit(state, parts, token, "reset", form).await
 }
 
-async fn invite_form(State(state): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
+async fn invite_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
     link_form(state, headers, token, "invite").await
 }
 
-async fn accept_invite(State(state): State<AppState>, Path(token): Path<String>, parts: Parts, Form(form): Form<PasswordForm>) -> Response {
+async fn accept_invite(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    parts: Parts,
+    Form(form): Form<PasswordForm>,
+) -> Response {
     link_submit(state, parts, token, "invite", form).await
 }
 
@@ -499,23 +696,61 @@ async fn dashboard(State(state): State<AppState>, staff: Staff) -> Response {
                 tiles.push((*href, *title, *text));
             }
         }
-        Ok::<_, AppError>(html(&state, Dashboard {
-            chrome: staff.chrome(&state, "Home"),
-            name: staff.user.display_name.clone(),
-            notifications,
-            tiles,
-        }))
+        Ok::<_, AppError>(html(
+            &state,
+            Dashboard {
+                chrome: staff.chrome(&state, "Home"),
+                name: staff.user.display_name.clone(),
+                notifications,
+                tiles,
+            },
+        ))
     }
     .await;
     result.unwrap_or_else(|e| PageError(state, e).into_response())
 }
 
 const TILES: &[(Permission, &str, &str, &str)] = &[
-    (Permission::MakeReferral, "/referrals/new", "Make a referral", "Refer a young person or a possible victim for support."),
-    (Permission::WorkCases, "/cases", "Cases", "Your caseload, tasks due and reviews."),
-    (Permission::TriageReferrals, "/referrals/triage", "Triage", "New referrals waiting for a decision."),
-    (Permission::CoordinatePanels, "/panels", "Panels", "MARAC and MACE meetings, agendas and actions."),
-    (Permission::ViewInsight, "/insight", "Insight", "Crime trends, harm and hotspots for the borough."),
-    (Permission::EditDirectory, "/directory", "Directory", "Services residents can find on Find support."),
-    (Permission::Administer, "/admin", "Administration", "Agencies, users, API tokens and the audit log."),
+    (
+        Permission::MakeReferral,
+        "/referrals/new",
+        "Make a referral",
+        "Refer a young person or a possible victim for support.",
+    ),
+    (
+        Permission::WorkCases,
+        "/cases",
+        "Cases",
+        "Your caseload, tasks due and reviews.",
+    ),
+    (
+        Permission::TriageReferrals,
+        "/referrals/triage",
+        "Triage",
+        "New referrals waiting for a decision.",
+    ),
+    (
+        Permission::CoordinatePanels,
+        "/panels",
+        "Panels",
+        "MARAC and MACE meetings, agendas and actions.",
+    ),
+    (
+        Permission::ViewInsight,
+        "/insight",
+        "Insight",
+        "Crime trends, harm and hotspots for the borough.",
+    ),
+    (
+        Permission::EditDirectory,
+        "/directory",
+        "Directory",
+        "Services residents can find on Find support.",
+    ),
+    (
+        Permission::Administer,
+        "/admin",
+        "Administration",
+        "Agencies, users, API tokens and the audit log.",
+    ),
 ];

@@ -37,7 +37,8 @@ impl Metrics {
     /// Records one finished request.
     pub fn record(&self, route: &str, method: &str, status: u16, seconds: f64) {
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((route.to_string(), method.to_string(), status)).or_default() += 1;
+            *r.entry((route.to_string(), method.to_string(), status))
+                .or_default() += 1;
         }
         if let Ok(mut l) = self.latency.lock() {
             let h = l.entry(route.to_string()).or_default();
@@ -54,7 +55,9 @@ impl Metrics {
     /// The exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP pathways_http_requests_total HTTP requests by route, method and status.\n");
+        out.push_str(
+            "# HELP pathways_http_requests_total HTTP requests by route, method and status.\n",
+        );
         out.push_str("# TYPE pathways_http_requests_total counter\n");
         if let Ok(r) = self.requests.lock() {
             for ((route, method, status), n) in r.iter() {
@@ -66,7 +69,9 @@ impl Metrics {
                 );
             }
         }
-        out.push_str("# HELP pathways_http_request_duration_seconds HTTP request latency by route.\n");
+        out.push_str(
+            "# HELP pathways_http_request_duration_seconds HTTP request latency by route.\n",
+        );
         out.push_str("# TYPE pathways_http_request_duration_seconds histogram\n");
         if let Ok(l) = self.latency.lock() {
             for (route, h) in l.iter() {
@@ -83,8 +88,16 @@ impl Metrics {
                     "pathways_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
                     h.count
                 );
-                let _ = writeln!(out, "pathways_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-                let _ = writeln!(out, "pathways_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
+                let _ = writeln!(
+                    out,
+                    "pathways_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                    h.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "pathways_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                    h.count
+                );
             }
         }
         out
@@ -92,7 +105,9 @@ impl Metrics {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -117,7 +132,10 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
 
 pub(crate) async fn exposition(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics().render(),
     )
         .into_response()
@@ -133,10 +151,14 @@ mod tests {
         m.record("/cases/{id}", "GET", 200, 0.003);
         m.record("/cases/{id}", "GET", 200, 0.2);
         let text = m.render();
-        assert!(text.contains("pathways_http_requests_total{route=\"/cases/{id}\",method=\"GET\",status=\"200\"} 2"));
+        assert!(text.contains(
+            "pathways_http_requests_total{route=\"/cases/{id}\",method=\"GET\",status=\"200\"} 2"
+        ));
         assert!(text.contains("le=\"0.0025\"} 0"));
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"0.25\"} 2"));
-        assert!(text.contains("pathways_http_request_duration_seconds_count{route=\"/cases/{id}\"} 2"));
+        assert!(
+            text.contains("pathways_http_request_duration_seconds_count{route=\"/cases/{id}\"} 2")
+        );
     }
 }

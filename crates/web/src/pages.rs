@@ -28,7 +28,9 @@ async fn home(State(state): State<AppState>) -> Result<Html<String>, PageError> 
     let page = Home {
         chrome: Chrome::public(&state, "Home"),
     };
-    page.render().map(Html).map_err(|e| PageError(state, e.into()))
+    page.render()
+        .map(Html)
+        .map_err(|e| PageError(state, e.into()))
 }
 
 /// Liveness: the process answers.

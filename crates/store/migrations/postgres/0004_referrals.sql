@@ -48,6 +48,9 @@ CREATE INDEX referrals_queue ON referrals(status, urgency, created_at);
 CREATE INDEX referrals_decision ON referrals(decision, person_id);
 CREATE INDEX referrals_person ON referrals(person_id);
 
+-- Lets a running person index catch up with people written elsewhere.
+CREATE INDEX people_updated ON people(updated_at);
+
 CREATE TABLE person_merges (
     id TEXT PRIMARY KEY,
     person_id TEXT NOT NULL REFERENCES people(id),

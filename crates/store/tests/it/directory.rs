@@ -143,7 +143,7 @@ async fn taxonomy_round_trips_in_order() {
             document: "{\"n\":2}".into(),
         };
         store
-            .replace_directory_taxonomy(&[tax.clone()], &[t1.clone(), t2.clone()])
+            .replace_directory_taxonomy(std::slice::from_ref(&tax), &[t1.clone(), t2.clone()])
             .await
             .expect("write");
         store

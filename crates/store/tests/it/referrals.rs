@@ -333,3 +333,36 @@ async fn unsafe_channels_are_refused_not_queued() {
         assert_eq!(out[0].recipient, "x@example.org");
     });
 }
+
+#[tokio::test]
+async fn in_app_messages_are_delivered_exactly_once() {
+    on_every_backend!(|store| {
+        let (user, _) = referrer(&store).await;
+        store
+            .enqueue_message(
+                "in_app",
+                &user,
+                "Referral R-2026-000001: decision made",
+                "/referrals/R-2026-000001",
+                "k",
+            )
+            .await
+            .expect("queued");
+        let due = store.due_messages(10).await.expect("due");
+        assert_eq!(due.len(), 1);
+        let m = &due[0];
+        store
+            .deliver_in_app(&m.id, &m.recipient, "referral_update", &m.subject, &m.body)
+            .await
+            .expect("first");
+        store
+            .deliver_in_app(&m.id, &m.recipient, "referral_update", &m.subject, &m.body)
+            .await
+            .expect("repeat");
+        let notes = store.notifications(&user, 10).await.expect("notifications");
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].link, "/referrals/R-2026-000001");
+        assert!(store.due_messages(10).await.expect("due").is_empty());
+        assert_eq!(store.recent_outbox(1).await.expect("outbox")[0].attempts, 1);
+    });
+}

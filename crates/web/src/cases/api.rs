@@ -215,7 +215,7 @@ pub(crate) async fn export_csv(
                 out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
                 out.push('\n');
             }
-            if (page as i64) * q.per_page >= 10_000 || rows.len() < q.per_page as usize {
+            if page * q.per_page >= 10_000 || rows.len() < q.per_page as usize {
                 break;
             }
         }

@@ -110,6 +110,7 @@ pub(crate) async fn form(
 }
 
 /// The checked referral form.
+#[derive(Debug)]
 struct Checked {
     new: NewServiceReferral,
 }
@@ -606,7 +607,7 @@ mod tests {
         ];
         let mut f = form(&base);
         f.insert("consent".into(), "refused".into());
-        let errors = check_form(&f, "c", "u", &agencies).err().expect("refused");
+        let errors = check_form(&f, "c", "u", &agencies).expect_err("refused");
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["lawful_basis", "share_reason"]);
         f.insert("lawful_basis".into(), "safeguarding".into());
@@ -614,14 +615,13 @@ mod tests {
             "share_reason".into(),
             "Child at risk of exploitation by a county line".into(),
         );
-        let ok = check_form(&f, "c", "u", &agencies).ok().expect("lawful");
+        let ok = check_form(&f, "c", "u", &agencies).expect("lawful");
         assert_eq!(ok.new.consent, Consent::Refused);
         assert_eq!(ok.new.service_id, "unlisted:drug-and-alcohol-service");
         let mut given = form(&base);
         given.insert("consent".into(), "given".into());
         given.insert("lawful_basis".into(), "safeguarding".into());
         let ok = check_form(&given, "c", "u", &agencies)
-            .ok()
             .expect("consent");
         assert_eq!(
             ok.new.lawful_basis, "",
@@ -632,8 +632,7 @@ mod tests {
     #[test]
     fn every_missing_field_is_reported() {
         let errors = check_form(&FormMap::new(), "c", "u", &[])
-            .err()
-            .expect("empty");
+            .expect_err("empty");
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,

@@ -12,7 +12,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use pathways_directory::model::{Address, Attribute, Language, Location, LocationType, Organization, Phone, Service, ServiceAtLocation, Status, number_f64};
+use pathways_directory::model::{
+    Address, Attribute, Language, Location, LocationType, Organization, Phone, Service,
+    ServiceAtLocation, Status, number_f64,
+};
 use pathways_directory::validate::months_before;
 use pathways_directory::{TermSet, ValidService, validate_service};
 use pathways_domain::Permission;
@@ -72,15 +75,35 @@ struct ListPage {
     due: usize,
 }
 
-async fn list(State(state): State<AppState>, staff: Staff, RawQuery(q): RawQuery) -> Result<Html<String>, PageError> {
-    list_page(&state, &staff, q.as_deref()).await.map_err(|e| PageError(state, e))
+async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    RawQuery(q): RawQuery,
+) -> Result<Html<String>, PageError> {
+    list_page(&state, &staff, q.as_deref())
+        .await
+        .map_err(|e| PageError(state, e))
 }
 
-async fn list_page(state: &AppState, staff: &Staff, raw: Option<&str>) -> Result<Html<String>, AppError> {
+async fn list_page(
+    state: &AppState,
+    staff: &Staff,
+    raw: Option<&str>,
+) -> Result<Html<String>, AppError> {
     staff.require(Permission::EditDirectory)?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
-    let q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.trim().to_string()).unwrap_or_default();
-    let page = pairs.iter().find(|(k, _)| k == "page").and_then(|(_, v)| v.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+    let q = pairs
+        .iter()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    let page = pairs
+        .iter()
+        .find(|(k, _)| k == "page")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
     let needle = q.to_lowercase();
     let mut all: Vec<Row> = state
         .store()
@@ -96,13 +119,29 @@ async fn list_page(state: &AppState, staff: &Staff, raw: Option<&str>) -> Result
             archived: s.archived,
         })
         .collect();
-    all.sort_by(|a, b| a.archived.cmp(&b.archived).then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase())).then_with(|| a.id.cmp(&b.id)));
+    all.sort_by(|a, b| {
+        a.archived
+            .cmp(&b.archived)
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+            .then_with(|| a.id.cmp(&b.id))
+    });
     let total = all.len();
     let pages = total.div_ceil(PER_PAGE).max(1);
-    let rows = all.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).collect();
-    let link = |p: usize| serde_urlencoded::to_string([("q", q.as_str()), ("page", &p.to_string())]).unwrap_or_default();
+    let rows = all
+        .into_iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .collect();
+    let link = |p: usize| {
+        serde_urlencoded::to_string([("q", q.as_str()), ("page", &p.to_string())])
+            .unwrap_or_default()
+    };
     let cutoff = months_before(today(), ASSURANCE_MONTHS).to_string();
-    let due = state.store().directory_services_due_assurance(&cutoff).await?.len();
+    let due = state
+        .store()
+        .directory_services_due_assurance(&cutoff)
+        .await?
+        .len();
     let page_view = ListPage {
         chrome: staff.chrome(state, "Directory"),
         rows,
@@ -142,7 +181,11 @@ async fn assurance(State(state): State<AppState>, staff: Staff) -> Result<Html<S
                 archived: false,
             })
             .collect();
-        let page = AssurancePage { chrome: staff.chrome(state, "Directory assurance"), rows, cutoff };
+        let page = AssurancePage {
+            chrome: staff.chrome(state, "Directory assurance"),
+            rows,
+            cutoff,
+        };
         Ok(Html(page.render()?))
     }
     inner(&state, &staff).await.map_err(|e| PageError(state, e))
@@ -175,11 +218,15 @@ struct EditForm {
 }
 
 fn num_text(n: &Option<Number>) -> String {
-    n.as_ref().map(|n| number_f64(n).to_string()).unwrap_or_default()
+    n.as_ref()
+        .map(|n| number_f64(n).to_string())
+        .unwrap_or_default()
 }
 
 fn first_location(s: &Service) -> Option<&Location> {
-    s.service_at_locations.iter().find_map(|sal| sal.location.as_ref())
+    s.service_at_locations
+        .iter()
+        .find_map(|sal| sal.location.as_ref())
 }
 
 impl EditForm {
@@ -190,20 +237,43 @@ impl EditForm {
             name: s.name.clone(),
             description: s.description.clone().unwrap_or_default(),
             status: s.status.as_str().into(),
-            organisation: s.organization.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
+            organisation: s
+                .organization
+                .as_ref()
+                .map(|o| o.name.clone())
+                .unwrap_or_default(),
             url: s.url.clone().unwrap_or_default(),
             email: s.email.clone().unwrap_or_default(),
-            phone: s.phones.first().map(|p| p.number.clone()).unwrap_or_default(),
+            phone: s
+                .phones
+                .first()
+                .map(|p| p.number.clone())
+                .unwrap_or_default(),
             minimum_age: num_text(&s.minimum_age),
             maximum_age: num_text(&s.maximum_age),
             fees: s.fees.clone().unwrap_or_default(),
-            languages: s.languages.iter().filter_map(|l| l.name.clone()).collect::<Vec<_>>().join(", "),
-            needs: s.term_ids().filter(|t| terms.contains(t)).map(str::to_string).collect(),
+            languages: s
+                .languages
+                .iter()
+                .filter_map(|l| l.name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            needs: s
+                .term_ids()
+                .filter(|t| terms.contains(t))
+                .map(str::to_string)
+                .collect(),
             address_1: addr.map(|a| a.address_1.clone()).unwrap_or_default(),
             city: addr.map(|a| a.city.clone()).unwrap_or_default(),
             postal_code: addr.map(|a| a.postal_code.clone()).unwrap_or_default(),
-            latitude: loc.and_then(|l| l.latitude).map(|x| x.to_string()).unwrap_or_default(),
-            longitude: loc.and_then(|l| l.longitude).map(|x| x.to_string()).unwrap_or_default(),
+            latitude: loc
+                .and_then(|l| l.latitude)
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
+            longitude: loc
+                .and_then(|l| l.longitude)
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
             confidential: loc.is_some_and(|l| l.confidential),
             assured_date: s.assured_date.clone().unwrap_or_default(),
             assurer_email: s.assurer_email.clone().unwrap_or_default(),
@@ -265,27 +335,41 @@ fn number(field: &str, label: &str, v: &str, errors: &mut Vec<FieldError>) -> Op
     match v.parse::<f64>().ok().and_then(Number::from_f64) {
         Some(n) => Some(n),
         None => {
-            errors.push(FieldError { field: field.into(), message: format!("{label} must be a number, like 16") });
+            errors.push(FieldError {
+                field: field.into(),
+                message: format!("{label} must be a number, like 16"),
+            });
             None
         }
     }
 }
 
 /// Applies the form to `s`; problems the form itself can see (not numbers) are added to `errors`.
-fn apply(form: &EditForm, s: &mut Service, terms: &TermSet, staff_email: &str, errors: &mut Vec<FieldError>) {
+fn apply(
+    form: &EditForm,
+    s: &mut Service,
+    terms: &TermSet,
+    staff_email: &str,
+    errors: &mut Vec<FieldError>,
+) {
     s.name = form.name.clone();
     s.description = opt(&form.description);
     match Status::parse(&form.status) {
         Ok(st) => s.status = st,
-        Err(_) => errors.push(FieldError { field: "status".into(), message: "Choose a status".into() }),
+        Err(_) => errors.push(FieldError {
+            field: "status".into(),
+            message: "Choose a status".into(),
+        }),
     }
     if form.organisation.is_empty() {
         s.organization = None;
         s.organization_id = None;
     } else {
         let org = s.organization.get_or_insert_with(|| {
-            serde_json::from_value::<Organization>(serde_json::json!({"id": new_id(), "name": "", "description": ""}))
-                .expect("a minimal organisation deserialises")
+            serde_json::from_value::<Organization>(
+                serde_json::json!({"id": new_id(), "name": "", "description": ""}),
+            )
+            .expect("a minimal organisation deserialises")
         });
         if org.description.is_empty() || org.description == org.name {
             org.description = form.organisation.clone();
@@ -302,8 +386,9 @@ fn apply(form: &EditForm, s: &mut Service, terms: &TermSet, staff_email: &str, e
     } else if let Some(p) = s.phones.first_mut() {
         p.number = form.phone.clone();
     } else {
-        let mut p: Phone = serde_json::from_value(serde_json::json!({"id": new_id(), "number": form.phone}))
-            .expect("a minimal phone deserialises");
+        let mut p: Phone =
+            serde_json::from_value(serde_json::json!({"id": new_id(), "number": form.phone}))
+                .expect("a minimal phone deserialises");
         p.description = Some("Phone".into());
         s.phones.push(p);
     }
@@ -311,34 +396,51 @@ fn apply(form: &EditForm, s: &mut Service, terms: &TermSet, staff_email: &str, e
     s.maximum_age = number("maximum_age", "Maximum age", &form.maximum_age, errors);
     s.fees = opt(&form.fees);
     let old_languages = std::mem::take(&mut s.languages);
-    for name in form.languages.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let lang = old_languages.iter().find(|l| l.name.as_deref() == Some(name)).cloned().unwrap_or_else(|| {
-            let mut l: Language =
-                serde_json::from_value(serde_json::json!({"id": new_id()})).expect("a minimal language deserialises");
-            l.name = Some(name.to_string());
-            l
-        });
+    for name in form
+        .languages
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        let lang = old_languages
+            .iter()
+            .find(|l| l.name.as_deref() == Some(name))
+            .cloned()
+            .unwrap_or_else(|| {
+                let mut l: Language = serde_json::from_value(serde_json::json!({"id": new_id()}))
+                    .expect("a minimal language deserialises");
+                l.name = Some(name.to_string());
+                l
+            });
         s.languages.push(lang);
     }
     // Needs: replace the links into the directory's taxonomy, keep any other attributes.
     let old: Vec<Attribute> = std::mem::take(&mut s.attributes);
-    let (ours, others): (Vec<Attribute>, Vec<Attribute>) =
-        old.into_iter().partition(|a| a.term_id().is_some_and(|t| terms.contains(t)));
+    let (ours, others): (Vec<Attribute>, Vec<Attribute>) = old
+        .into_iter()
+        .partition(|a| a.term_id().is_some_and(|t| terms.contains(t)));
     s.attributes = others;
     for term in &form.needs {
         if !terms.contains(term) {
-            errors.push(FieldError { field: "needs".into(), message: "Choose needs from the list".into() });
+            errors.push(FieldError {
+                field: "needs".into(),
+                message: "Choose needs from the list".into(),
+            });
             continue;
         }
-        let attr = ours.iter().find(|a| a.term_id() == Some(term.as_str())).cloned().unwrap_or_else(|| Attribute {
-            id: new_id(),
-            link_id: Some(s.id.clone()),
-            taxonomy_term_id: Some(term.clone()),
-            link_type: Some("need".into()),
-            link_entity: Some("service".into()),
-            value: None,
-            taxonomy_term: None,
-        });
+        let attr = ours
+            .iter()
+            .find(|a| a.term_id() == Some(term.as_str()))
+            .cloned()
+            .unwrap_or_else(|| Attribute {
+                id: new_id(),
+                link_id: Some(s.id.clone()),
+                taxonomy_term_id: Some(term.clone()),
+                link_type: Some("need".into()),
+                link_entity: Some("service".into()),
+                value: None,
+                taxonomy_term: None,
+            });
         s.attributes.push(attr);
     }
     apply_location(form, s, errors);
@@ -349,7 +451,10 @@ fn apply(form: &EditForm, s: &mut Service, terms: &TermSet, staff_email: &str, e
         s.assured_date = opt(&form.assured_date);
         s.assurer_email = opt(&form.assurer_email);
     }
-    s.last_modified = OffsetDateTime::now_utc().replace_nanosecond(0).ok().and_then(|t| t.format(&Rfc3339).ok());
+    s.last_modified = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok());
 }
 
 fn apply_location(form: &EditForm, s: &mut Service, errors: &mut Vec<FieldError>) {
@@ -359,7 +464,10 @@ fn apply_location(form: &EditForm, s: &mut Service, errors: &mut Vec<FieldError>
         match form.latitude.parse::<f64>() {
             Ok(x) => Some(x),
             Err(_) => {
-                errors.push(FieldError { field: "latitude".into(), message: "Latitude must be a number, like 51.5".into() });
+                errors.push(FieldError {
+                    field: "latitude".into(),
+                    message: "Latitude must be a number, like 51.5".into(),
+                });
                 None
             }
         }
@@ -370,28 +478,40 @@ fn apply_location(form: &EditForm, s: &mut Service, errors: &mut Vec<FieldError>
         match form.longitude.parse::<f64>() {
             Ok(x) => Some(x),
             Err(_) => {
-                errors.push(FieldError { field: "longitude".into(), message: "Longitude must be a number, like -0.19".into() });
+                errors.push(FieldError {
+                    field: "longitude".into(),
+                    message: "Longitude must be a number, like -0.19".into(),
+                });
                 None
             }
         }
     };
     let wanted = !form.address_1.is_empty() || lat.is_some() || lon.is_some();
-    let existing = s.service_at_locations.iter().position(|sal| sal.location.is_some());
+    let existing = s
+        .service_at_locations
+        .iter()
+        .position(|sal| sal.location.is_some());
     let idx = match (existing, wanted) {
         (Some(i), _) => i,
         (None, false) => return,
         (None, true) => {
-            let loc: Location = serde_json::from_value(serde_json::json!({"id": new_id(), "location_type": "physical"}))
-                .expect("a minimal location deserialises");
+            let loc: Location = serde_json::from_value(
+                serde_json::json!({"id": new_id(), "location_type": "physical"}),
+            )
+            .expect("a minimal location deserialises");
             let mut sal: ServiceAtLocation =
-                serde_json::from_value(serde_json::json!({"id": new_id()})).expect("a minimal service at location deserialises");
+                serde_json::from_value(serde_json::json!({"id": new_id()}))
+                    .expect("a minimal service at location deserialises");
             sal.location_id = Some(loc.id.clone());
             sal.location = Some(loc);
             s.service_at_locations.push(sal);
             s.service_at_locations.len() - 1
         }
     };
-    let loc = s.service_at_locations[idx].location.as_mut().expect("chosen because it has a location");
+    let loc = s.service_at_locations[idx]
+        .location
+        .as_mut()
+        .expect("chosen because it has a location");
     loc.latitude = lat;
     loc.longitude = lon;
     loc.confidential = form.confidential;
@@ -416,9 +536,19 @@ fn apply_location(form: &EditForm, s: &mut Service, errors: &mut Vec<FieldError>
         });
     }
     let a = &mut loc.addresses[0];
-    for (field, value, label) in [("address_1", &form.address_1, "Address"), ("city", &form.city, "Town or city"), ("postal_code", &form.postal_code, "Postcode")] {
+    for (field, value, label) in [
+        ("address_1", &form.address_1, "Address"),
+        ("city", &form.city, "Town or city"),
+        ("postal_code", &form.postal_code, "Postcode"),
+    ] {
         if value.is_empty() {
-            errors.push(FieldError { field: field.into(), message: format!("Enter the {}, or clear the whole address", label.to_lowercase()) });
+            errors.push(FieldError {
+                field: field.into(),
+                message: format!(
+                    "Enter the {}, or clear the whole address",
+                    label.to_lowercase()
+                ),
+            });
         }
     }
     a.address_1 = form.address_1.clone();
@@ -471,7 +601,10 @@ fn field_errors(errors: Vec<pathways_directory::FieldError>) -> Vec<FieldError> 
             } else {
                 format!("{} ({})", capitalise(&e.message), e.path)
             };
-            FieldError { field: field.into(), message }
+            FieldError {
+                field: field.into(),
+                message,
+            }
         })
         .collect()
 }
@@ -516,27 +649,76 @@ struct EditPage {
 
 impl EditPage {
     fn error_for(&self, field: &str) -> Option<String> {
-        self.errors.iter().find(|e| e.field == field).map(|e| e.message.clone())
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.clone())
     }
 }
 
-fn edit_page(state: &AppState, staff: &Staff, form: EditForm, errors: Vec<FieldError>, id: Option<String>, archived: bool, terms: &TermSet) -> EditPage {
+fn edit_page(
+    state: &AppState,
+    staff: &Staff,
+    form: EditForm,
+    errors: Vec<FieldError>,
+    id: Option<String>,
+    archived: bool,
+    terms: &TermSet,
+) -> EditPage {
     let mut needs = Vec::new();
     for root in terms.roots() {
-        needs.push(NeedBox { id: root.id.clone(), label: root.name.clone(), checked: form.needs.contains(&root.id), child: false });
+        needs.push(NeedBox {
+            id: root.id.clone(),
+            label: root.name.clone(),
+            checked: form.needs.contains(&root.id),
+            child: false,
+        });
         for c in terms.descendants_and_self(&root.id).into_iter().skip(1) {
             if let Some(t) = terms.get(c) {
-                needs.push(NeedBox { id: t.id.clone(), label: t.name.clone(), checked: form.needs.contains(&t.id), child: true });
+                needs.push(NeedBox {
+                    id: t.id.clone(),
+                    label: t.name.clone(),
+                    checked: form.needs.contains(&t.id),
+                    child: true,
+                });
             }
         }
     }
-    let statuses = Status::ALL.iter().map(|s| StatusOption { value: s.as_str(), selected: form.status == s.as_str() }).collect();
+    let statuses = Status::ALL
+        .iter()
+        .map(|s| StatusOption {
+            value: s.as_str(),
+            selected: form.status == s.as_str(),
+        })
+        .collect();
     let (action, heading, title) = match &id {
-        Some(i) => (format!("/directory/{i}/edit"), "Edit service".to_string(), "Edit service"),
-        None => ("/directory/new".to_string(), "Add a service".to_string(), "Add a service"),
+        Some(i) => (
+            format!("/directory/{i}/edit"),
+            "Edit service".to_string(),
+            "Edit service",
+        ),
+        None => (
+            "/directory/new".to_string(),
+            "Add a service".to_string(),
+            "Add a service",
+        ),
     };
-    let title = if errors.is_empty() { title.to_string() } else { format!("Error: {title}") };
-    EditPage { chrome: staff.chrome(state, &title), errors, form, action, heading, id, archived, statuses, needs }
+    let title = if errors.is_empty() {
+        title.to_string()
+    } else {
+        format!("Error: {title}")
+    };
+    EditPage {
+        chrome: staff.chrome(state, &title),
+        errors,
+        form,
+        action,
+        heading,
+        id,
+        archived,
+        statuses,
+        needs,
+    }
 }
 
 async fn new_form(State(state): State<AppState>, staff: Staff) -> Result<Html<String>, PageError> {
@@ -544,43 +726,97 @@ async fn new_form(State(state): State<AppState>, staff: Staff) -> Result<Html<St
         staff.require(Permission::EditDirectory)?;
         let index = state.directory().index(state.store()).await?;
         let index = index.read().await;
-        let form = EditForm { status: "active".into(), ..EditForm::default() };
-        Ok(Html(edit_page(state, staff, form, Vec::new(), None, false, index.terms()).render()?))
+        let form = EditForm {
+            status: "active".into(),
+            ..EditForm::default()
+        };
+        Ok(Html(
+            edit_page(state, staff, form, Vec::new(), None, false, index.terms()).render()?,
+        ))
     }
     inner(&state, &staff).await.map_err(|e| PageError(state, e))
 }
 
-async fn edit_form(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+async fn edit_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Html<String>, PageError> {
     async fn inner(state: &AppState, staff: &Staff, id: &str) -> Result<Html<String>, AppError> {
         staff.require(Permission::EditDirectory)?;
-        let stored = state.store().directory_service(id).await?.ok_or(AppError::NotFound)?;
+        let stored = state
+            .store()
+            .directory_service(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let index = state.directory().index(state.store()).await?;
         let index = index.read().await;
-        let service: Service = serde_json::from_str(&stored.row.document)
-            .map_err(|e| AppError::Internal(format!("stored directory service {id} is not readable: {e}")))?;
+        let service: Service = serde_json::from_str(&stored.row.document).map_err(|e| {
+            AppError::Internal(format!(
+                "stored directory service {id} is not readable: {e}"
+            ))
+        })?;
         let form = EditForm::of(&service, index.terms());
-        Ok(Html(edit_page(state, staff, form, Vec::new(), Some(id.to_string()), stored.archived, index.terms()).render()?))
+        Ok(Html(
+            edit_page(
+                state,
+                staff,
+                form,
+                Vec::new(),
+                Some(id.to_string()),
+                stored.archived,
+                index.terms(),
+            )
+            .render()?,
+        ))
     }
-    inner(&state, &staff, &id).await.map_err(|e| PageError(state, e))
+    inner(&state, &staff, &id)
+        .await
+        .map_err(|e| PageError(state, e))
 }
 
-async fn create(State(state): State<AppState>, staff: Staff, body: Bytes) -> Result<Response, PageError> {
-    save(&state, &staff, None, &body).await.map_err(|e| PageError(state, e))
+async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    save(&state, &staff, None, &body)
+        .await
+        .map_err(|e| PageError(state, e))
 }
 
-async fn update(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, body: Bytes) -> Result<Response, PageError> {
-    save(&state, &staff, Some(id), &body).await.map_err(|e| PageError(state, e))
+async fn update(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    save(&state, &staff, Some(id), &body)
+        .await
+        .map_err(|e| PageError(state, e))
 }
 
 /// Validates and writes a created or edited service, or shows the form again with errors.
-async fn save(state: &AppState, staff: &Staff, id: Option<String>, body: &[u8]) -> Result<Response, AppError> {
+async fn save(
+    state: &AppState,
+    staff: &Staff,
+    id: Option<String>,
+    body: &[u8],
+) -> Result<Response, AppError> {
     staff.require(Permission::EditDirectory)?;
     let form = EditForm::parse(body);
     let (mut service, archived) = match &id {
         Some(id) => {
-            let stored = state.store().directory_service(id).await?.ok_or(AppError::NotFound)?;
-            let s: Service = serde_json::from_str(&stored.row.document)
-                .map_err(|e| AppError::Internal(format!("stored directory service {id} is not readable: {e}")))?;
+            let stored = state
+                .store()
+                .directory_service(id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let s: Service = serde_json::from_str(&stored.row.document).map_err(|e| {
+                AppError::Internal(format!(
+                    "stored directory service {id} is not readable: {e}"
+                ))
+            })?;
             (s, stored.archived)
         }
         None => (blank_service(), false),
@@ -590,7 +826,10 @@ async fn save(state: &AppState, staff: &Staff, id: Option<String>, body: &[u8]) 
     let terms = index.read().await.terms().clone();
     apply(&form, &mut service, &terms, &staff.user.email, &mut errors);
     if form.name.is_empty() {
-        errors.push(FieldError { field: "name".into(), message: "Enter the service name".into() });
+        errors.push(FieldError {
+            field: "name".into(),
+            message: "Enter the service name".into(),
+        });
         // A stand-in name lets validation report every other problem at once.
         service.name = "unnamed".into();
     }
@@ -610,34 +849,73 @@ async fn save(state: &AppState, staff: &Staff, id: Option<String>, body: &[u8]) 
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
     };
     let sid = valid.id().to_string();
-    state.store().upsert_directory_services(&[service_row(&valid)], &staff.user.id).await?;
-    let action = if id.is_some() { "directory_service_update" } else { "directory_service_create" };
-    state.store().audit(staff.event(action, "directory_service", &sid, "allowed")).await?;
+    state
+        .store()
+        .upsert_directory_services(&[service_row(&valid)], &staff.user.id)
+        .await?;
+    let action = if id.is_some() {
+        "directory_service_update"
+    } else {
+        "directory_service_create"
+    };
+    state
+        .store()
+        .audit(staff.event(action, "directory_service", &sid, "allowed"))
+        .await?;
     index.write().await.upsert(valid);
     Ok(see_other("/directory"))
 }
 
-async fn archive(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
-    set_archived(&state, &staff, &id, true).await.map_err(|e| PageError(state, e))
+async fn archive(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    set_archived(&state, &staff, &id, true)
+        .await
+        .map_err(|e| PageError(state, e))
 }
 
-async fn restore(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
-    set_archived(&state, &staff, &id, false).await.map_err(|e| PageError(state, e))
+async fn restore(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    set_archived(&state, &staff, &id, false)
+        .await
+        .map_err(|e| PageError(state, e))
 }
 
-async fn set_archived(state: &AppState, staff: &Staff, id: &str, archived: bool) -> Result<Response, AppError> {
+async fn set_archived(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    archived: bool,
+) -> Result<Response, AppError> {
     staff.require(Permission::EditDirectory)?;
     let index = state.directory().index(state.store()).await?;
-    state.store().set_directory_service_archived(id, archived, &staff.user.id).await?;
-    let action = if archived { "directory_service_archive" } else { "directory_service_restore" };
-    state.store().audit(staff.event(action, "directory_service", id, "allowed")).await?;
+    state
+        .store()
+        .set_directory_service_archived(id, archived, &staff.user.id)
+        .await?;
+    let action = if archived {
+        "directory_service_archive"
+    } else {
+        "directory_service_restore"
+    };
+    state
+        .store()
+        .audit(staff.event(action, "directory_service", id, "allowed"))
+        .await?;
     let mut index = index.write().await;
     if archived {
         index.remove(id);
     } else if let Some(stored) = state.store().directory_service(id).await? {
         match ValidService::from_json(&stored.row.document, index.terms()) {
             Ok(v) => index.upsert(v),
-            Err(e) => tracing::warn!(%id, problems = e.len(), "restored directory service does not validate; not searchable until edited"),
+            Err(e) => {
+                tracing::warn!(%id, problems = e.len(), "restored directory service does not validate; not searchable until edited")
+            }
         }
     }
     Ok(see_other("/directory"))
@@ -649,7 +927,10 @@ mod tests {
 
     #[test]
     fn validation_paths_point_at_form_fields() {
-        assert_eq!(field_of("service_at_locations[0].location.latitude"), "latitude");
+        assert_eq!(
+            field_of("service_at_locations[0].location.latitude"),
+            "latitude"
+        );
         assert_eq!(field_of("organization.name"), "organisation");
         assert_eq!(field_of("phones[0].number"), "phone");
         assert_eq!(field_of("email"), "email");
@@ -679,12 +960,24 @@ mod tests {
         };
         let mut s = blank_service();
         let mut errors = Vec::new();
-        apply(&form, &mut s, &terms, "editor@riverside.example", &mut errors);
+        apply(
+            &form,
+            &mut s,
+            &terms,
+            "editor@riverside.example",
+            &mut errors,
+        );
         assert!(errors.is_empty(), "{errors:?}");
         let v = validate_service(s, &terms).expect("valid");
         assert_eq!(v.service().languages.len(), 2);
-        assert_eq!(v.service().term_ids().collect::<Vec<_>>(), vec![need.as_str()]);
-        assert_eq!(v.service().assurer_email.as_deref(), Some("editor@riverside.example"));
+        assert_eq!(
+            v.service().term_ids().collect::<Vec<_>>(),
+            vec![need.as_str()]
+        );
+        assert_eq!(
+            v.service().assurer_email.as_deref(),
+            Some("editor@riverside.example")
+        );
         let back = EditForm::of(v.service(), &terms);
         assert_eq!(back.latitude, "51.52");
         assert_eq!(back.minimum_age, "11");
@@ -693,7 +986,13 @@ mod tests {
     #[test]
     fn latitude_out_of_range_is_reported_on_its_field() {
         let terms = TermSet::needs();
-        let form = EditForm { name: "X".into(), status: "active".into(), latitude: "100".into(), longitude: "0".into(), ..EditForm::default() };
+        let form = EditForm {
+            name: "X".into(),
+            status: "active".into(),
+            latitude: "100".into(),
+            longitude: "0".into(),
+            ..EditForm::default()
+        };
         let mut s = blank_service();
         let mut errors = Vec::new();
         apply(&form, &mut s, &terms, "", &mut errors);

@@ -20,7 +20,10 @@ use tokio::sync::{OnceCell, RwLock};
 use crate::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().merge(public::routes()).merge(oruk::routes()).merge(editor::routes())
+    Router::new()
+        .merge(public::routes())
+        .merge(oruk::routes())
+        .merge(editor::routes())
 }
 
 /// Why the directory could not be loaded from the store.
@@ -30,7 +33,9 @@ pub enum DataError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The stored taxonomy is not a valid term set.
-    #[error("the stored directory taxonomy is not valid: {0}; re-create it by clearing the directory_taxonomies tables")]
+    #[error(
+        "the stored directory taxonomy is not valid: {0}; re-create it by clearing the directory_taxonomies tables"
+    )]
     Taxonomy(String),
 }
 
@@ -48,7 +53,9 @@ pub struct Directory {
 
 impl std::fmt::Debug for Directory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Directory").field("loaded", &self.cell.initialized()).finish()
+        f.debug_struct("Directory")
+            .field("loaded", &self.cell.initialized())
+            .finish()
     }
 }
 
@@ -90,10 +97,16 @@ pub async fn load_terms(store: &Store) -> Result<TermSet, DataError> {
         return Ok(shipped);
     }
     let bad = |e: serde_json::Error| DataError::Taxonomy(e.to_string());
-    let taxonomies: Vec<Taxonomy> =
-        taxonomies.iter().map(|t| serde_json::from_str(&t.document)).collect::<Result<_, _>>().map_err(bad)?;
-    let terms: Vec<TaxonomyTerm> =
-        terms.iter().map(|t| serde_json::from_str(&t.document)).collect::<Result<_, _>>().map_err(bad)?;
+    let taxonomies: Vec<Taxonomy> = taxonomies
+        .iter()
+        .map(|t| serde_json::from_str(&t.document))
+        .collect::<Result<_, _>>()
+        .map_err(bad)?;
+    let terms: Vec<TaxonomyTerm> = terms
+        .iter()
+        .map(|t| serde_json::from_str(&t.document))
+        .collect::<Result<_, _>>()
+        .map_err(bad)?;
     TermSet::new(taxonomies, terms).map_err(|e| DataError::Taxonomy(e.to_string()))
 }
 
@@ -144,7 +157,13 @@ pub fn service_row(s: &ValidService) -> ServiceRow {
 pub async fn load_services(
     store: &Store,
     terms: &TermSet,
-) -> Result<(Vec<ValidService>, Vec<(String, Vec<pathways_directory::FieldError>)>), DataError> {
+) -> Result<
+    (
+        Vec<ValidService>,
+        Vec<(String, Vec<pathways_directory::FieldError>)>,
+    ),
+    DataError,
+> {
     let mut good = Vec::new();
     let mut bad = Vec::new();
     for stored in store.directory_services(false).await? {
@@ -157,7 +176,11 @@ pub async fn load_services(
 }
 
 /// Upserts validated services by id in one transaction; returns how many were written.
-pub async fn save_services(store: &Store, services: &[ValidService], actor: &str) -> Result<usize, StoreError> {
+pub async fn save_services(
+    store: &Store,
+    services: &[ValidService],
+    actor: &str,
+) -> Result<usize, StoreError> {
     let rows: Vec<ServiceRow> = services.iter().map(service_row).collect();
     store.upsert_directory_services(&rows, actor).await
 }
@@ -169,7 +192,8 @@ pub async fn seed_demo(store: &Store) -> Result<usize, DataError> {
         return Ok(0);
     }
     let terms = load_terms(store).await?;
-    let services = pathways_directory::generate::demo(&terms, time::OffsetDateTime::now_utc().date());
+    let services =
+        pathways_directory::generate::demo(&terms, time::OffsetDateTime::now_utc().date());
     Ok(save_services(store, &services, "demo").await?)
 }
 

@@ -39,7 +39,10 @@ pub(super) fn routes() -> Router<AppState> {
 
 /// Any site may read the open feed.
 async fn cors(mut res: Response) -> Response {
-    res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    res.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     res
 }
 
@@ -70,7 +73,10 @@ impl From<pathways_store::StoreError> for ApiError {
 }
 
 fn param(name: &str, message: impl Into<String>) -> ApiError {
-    ApiError::Param(ParamError { name: name.into(), message: message.into() })
+    ApiError::Param(ParamError {
+        name: name.into(),
+        message: message.into(),
+    })
 }
 
 impl IntoResponse for ApiError {
@@ -80,9 +86,10 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST,
                 json!({"error": {"code": "bad_request", "parameter": e.name, "message": e.to_string()}}),
             ),
-            ApiError::NotFound(what) => {
-                (StatusCode::NOT_FOUND, json!({"error": {"code": "not_found", "message": format!("{what} not found")}}))
-            }
+            ApiError::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                json!({"error": {"code": "not_found", "message": format!("{what} not found")}}),
+            ),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "directory API failed");
                 (
@@ -97,7 +104,10 @@ impl IntoResponse for ApiError {
 
 fn json_response(v: &Value) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         serde_json::to_string(v).expect("JSON values always serialise"),
     )
         .into_response()
@@ -113,16 +123,25 @@ fn borrowed(p: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
 }
 
 fn public_base(state: &AppState) -> String {
-    state.settings().public_url.trim_end_matches('/').to_string()
+    state
+        .settings()
+        .public_url
+        .trim_end_matches('/')
+        .to_string()
 }
 
 async fn root(State(state): State<AppState>) -> Response {
-    json_response(&oruk::root_document(&format!("{}/oruk/openapi.json", public_base(&state))))
+    json_response(&oruk::root_document(&format!(
+        "{}/oruk/openapi.json",
+        public_base(&state)
+    )))
 }
 
 async fn openapi(State(state): State<AppState>) -> Response {
-    let mut doc: Value = serde_json::from_str(OPENAPI).expect("the shipped OpenAPI document is valid JSON (tested)");
-    doc["servers"] = json!([{"url": format!("{}/oruk", public_base(&state)), "description": "This directory"}]);
+    let mut doc: Value =
+        serde_json::from_str(OPENAPI).expect("the shipped OpenAPI document is valid JSON (tested)");
+    doc["servers"] =
+        json!([{"url": format!("{}/oruk", public_base(&state)), "description": "This directory"}]);
     json_response(&doc)
 }
 
@@ -134,15 +153,24 @@ async fn unknown() -> ApiError {
 async fn point_of(state: &AppState, params: &ServicesParams) -> Result<Option<GeoPoint>, ApiError> {
     let Some(pc) = params.postcode.as_deref() else {
         if params.proximity.is_some() {
-            return Err(param("proximity", "`proximity` needs a `postcode` to measure from"));
+            return Err(param(
+                "proximity",
+                "`proximity` needs a `postcode` to measure from",
+            ));
         }
         return Ok(None);
     };
     if !state.store().postcodes_loaded().await? {
-        return Err(param("postcode", "postcode search is unavailable: no postcode directory is loaded on this server"));
+        return Err(param(
+            "postcode",
+            "postcode search is unavailable: no postcode directory is loaded on this server",
+        ));
     }
     match state.store().postcode_point(pc).await? {
-        Some(p) => Ok(Some(GeoPoint { lat: p.lat, lon: p.lon })),
+        Some(p) => Ok(Some(GeoPoint {
+            lat: p.lat,
+            lon: p.lon,
+        })),
         None => Err(param("postcode", format!("`{pc}` is not a known postcode"))),
     }
 }
@@ -152,7 +180,10 @@ fn wants_ndjson(pairs: &[(String, String)], headers: &HeaderMap) -> Result<bool,
         return match f.trim() {
             "ndjson" => Ok(true),
             "json" | "" => Ok(false),
-            other => Err(param("format", format!("`{other}` is not a format (use json or ndjson)"))),
+            other => Err(param(
+                "format",
+                format!("`{other}` is not a format (use json or ndjson)"),
+            )),
         };
     }
     Ok(headers
@@ -161,7 +192,11 @@ fn wants_ndjson(pairs: &[(String, String)], headers: &HeaderMap) -> Result<bool,
         .is_some_and(|a| a.contains("application/x-ndjson")))
 }
 
-async fn services(State(state): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn services(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
     let params = ServicesParams::from_pairs(borrowed(&pairs))?;
     let ndjson = wants_ndjson(&pairs, &headers)?;
@@ -177,49 +212,88 @@ async fn services(State(state): State<AppState>, RawQuery(q): RawQuery, headers:
         if params.search.is_none() {
             query.sort = pathways_directory::SortOrder::Distance;
         }
-        let res = index.search(&query, params.paging.page.saturating_sub(1).saturating_mul(params.paging.per_page), params.paging.per_page);
+        let res = index.search(
+            &query,
+            params
+                .paging
+                .page
+                .saturating_sub(1)
+                .saturating_mul(params.paging.per_page),
+            params.paging.per_page,
+        );
         if ndjson {
             let all = index.search(&query, 0, usize::MAX);
             let mut out = Vec::new();
             for h in &all.hits {
-                out.extend_from_slice(serde_json::to_string(&h.service.public_view()).expect("a service always serialises").as_bytes());
+                out.extend_from_slice(
+                    serde_json::to_string(&h.service.public_view())
+                        .expect("a service always serialises")
+                        .as_bytes(),
+                );
                 out.push(b'\n');
             }
             return Ok(ndjson_response(out));
         }
-        let items: Vec<Value> = res.hits.iter().map(|h| oruk::service_list_item(h.service.service())).collect();
+        let items: Vec<Value> = res
+            .hits
+            .iter()
+            .map(|h| oruk::service_list_item(h.service.service()))
+            .collect();
         let page = oruk::Page::new(items, res.total, params.paging.page, params.paging.per_page);
-        return Ok(json_response(&serde_json::to_value(page).expect("pages serialise")));
+        return Ok(json_response(
+            &serde_json::to_value(page).expect("pages serialise"),
+        ));
     }
     if ndjson {
         let mut out = Vec::new();
-        oruk::services_ndjson(&index, &params, &mut out).map_err(|e| ApiError::Internal(e.to_string()))?;
+        oruk::services_ndjson(&index, &params, &mut out)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         return Ok(ndjson_response(out));
     }
     Ok(json_response(&oruk::services_page(&index, &params)))
 }
 
 fn ndjson_response(body: Vec<u8>) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"))], Body::from(body)).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ndjson"),
+        )],
+        Body::from(body),
+    )
+        .into_response()
 }
 
-async fn service(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn service(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
-    let s = index.get(&id).ok_or_else(|| ApiError::NotFound(format!("service {id}")))?;
+    let s = index
+        .get(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("service {id}")))?;
     Ok(json_response(&oruk::service_document(s)))
 }
 
-async fn service_at_locations(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn service_at_locations(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
     let params = ServicesParams::from_pairs(borrowed(&pairs))?;
     let point = point_of(&state, &params).await?;
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
-    Ok(json_response(&oruk::service_at_locations_page(&index, &params, point)))
+    Ok(json_response(&oruk::service_at_locations_page(
+        &index, &params, point,
+    )))
 }
 
-async fn service_at_location(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn service_at_location(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
     let doc = oruk::service_at_location_document(&index, &id)
@@ -227,7 +301,10 @@ async fn service_at_location(State(state): State<AppState>, Path(id): Path<Strin
     Ok(json_response(&doc))
 }
 
-async fn taxonomies(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn taxonomies(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
     let paging = oruk::parse_paging(borrowed(&pairs))?;
     let index = state.directory().index(state.store()).await?;
@@ -235,32 +312,52 @@ async fn taxonomies(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
     Ok(json_response(&oruk::taxonomies_page(index.terms(), paging)))
 }
 
-async fn taxonomy(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn taxonomy(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
-    let doc = oruk::taxonomy_document(index.terms(), &id).ok_or_else(|| ApiError::NotFound(format!("taxonomy {id}")))?;
+    let doc = oruk::taxonomy_document(index.terms(), &id)
+        .ok_or_else(|| ApiError::NotFound(format!("taxonomy {id}")))?;
     Ok(json_response(&doc))
 }
 
-async fn taxonomy_terms(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn taxonomy_terms(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
     let paging = oruk::parse_paging(borrowed(&pairs))?;
-    let taxonomy_id = pairs.iter().find(|(k, v)| k == "taxonomy_id" && !v.trim().is_empty()).map(|(_, v)| v.trim());
+    let taxonomy_id = pairs
+        .iter()
+        .find(|(k, v)| k == "taxonomy_id" && !v.trim().is_empty())
+        .map(|(_, v)| v.trim());
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
     if let Some(t) = taxonomy_id
         && index.terms().taxonomy(t).is_none()
     {
-        return Err(param("taxonomy_id", format!("`{t}` is not a known taxonomy id")));
+        return Err(param(
+            "taxonomy_id",
+            format!("`{t}` is not a known taxonomy id"),
+        ));
     }
-    Ok(json_response(&oruk::taxonomy_terms_page(index.terms(), taxonomy_id, paging)))
+    Ok(json_response(&oruk::taxonomy_terms_page(
+        index.terms(),
+        taxonomy_id,
+        paging,
+    )))
 }
 
-async fn taxonomy_term(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn taxonomy_term(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
-    let doc =
-        oruk::taxonomy_term_document(index.terms(), &id).ok_or_else(|| ApiError::NotFound(format!("taxonomy_term {id}")))?;
+    let doc = oruk::taxonomy_term_document(index.terms(), &id)
+        .ok_or_else(|| ApiError::NotFound(format!("taxonomy_term {id}")))?;
     Ok(json_response(&doc))
 }
 

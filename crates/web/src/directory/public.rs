@@ -49,8 +49,12 @@ struct Form {
 
 impl Form {
     fn from_query(q: Option<&str>) -> Form {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q.unwrap_or("")).unwrap_or_default();
-        let mut f = Form { page: 1, ..Form::default() };
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(q.unwrap_or("")).unwrap_or_default();
+        let mut f = Form {
+            page: 1,
+            ..Form::default()
+        };
         for (k, v) in pairs {
             let v = v.trim().to_string();
             match k.as_str() {
@@ -73,9 +77,17 @@ impl Form {
     }
 
     fn searched(&self) -> bool {
-        [&self.q, &self.need, &self.age, &self.when, &self.postcode, &self.lat, &self.within]
-            .iter()
-            .any(|v| !v.is_empty())
+        [
+            &self.q,
+            &self.need,
+            &self.age,
+            &self.when,
+            &self.postcode,
+            &self.lat,
+            &self.within,
+        ]
+        .iter()
+        .any(|v| !v.is_empty())
     }
 
     fn query_string(&self, page: usize) -> String {
@@ -115,7 +127,11 @@ struct Choice {
 fn choices(options: &[(&str, &str)], current: &str) -> Vec<Choice> {
     options
         .iter()
-        .map(|(v, l)| Choice { value: (*v).into(), label: (*l).into(), selected: *v == current })
+        .map(|(v, l)| Choice {
+            value: (*v).into(),
+            label: (*l).into(),
+            selected: *v == current,
+        })
         .collect()
 }
 
@@ -170,7 +186,11 @@ fn short(text: &str, max: usize) -> String {
 
 fn miles(m: f64) -> String {
     let mi = m / METRES_PER_MILE;
-    if mi < 0.1 { "less than 0.1 miles".into() } else { format!("{mi:.1} miles") }
+    if mi < 0.1 {
+        "less than 0.1 miles".into()
+    } else {
+        format!("{mi:.1} miles")
+    }
 }
 
 fn coordinate(value: &str, field: &str, limit: f64, errors: &mut Vec<FieldError>) -> Option<f64> {
@@ -199,8 +219,13 @@ fn next_local(weekday: u8, at: Time) -> PrimitiveDateTime {
     PrimitiveDateTime::new(d, at)
 }
 
-async fn search(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, PageError> {
-    search_page(&state, q.as_deref()).await.map_err(|e| PageError(state, e))
+async fn search(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, PageError> {
+    search_page(&state, q.as_deref())
+        .await
+        .map_err(|e| PageError(state, e))
 }
 
 async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, AppError> {
@@ -211,31 +236,48 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
     let index = index.read().await;
     let terms = index.terms();
 
-    let mut query = Query { status: StatusFilter::Public, text: Some(form.q.clone()).filter(|q| !q.is_empty()), ..Query::default() };
+    let mut query = Query {
+        status: StatusFilter::Public,
+        text: Some(form.q.clone()).filter(|q| !q.is_empty()),
+        ..Query::default()
+    };
     if !form.need.is_empty() {
         if terms.contains(&form.need) {
             query.need = Some(form.need.clone());
         } else {
-            errors.push(FieldError { field: "need".into(), message: "Choose a type of support from the list".into() });
+            errors.push(FieldError {
+                field: "need".into(),
+                message: "Choose a type of support from the list".into(),
+            });
         }
     }
     if !form.age.is_empty() {
         match form.age.parse::<f64>() {
             Ok(a) if (0.0..=130.0).contains(&a) => query.ages = Some((a, a)),
-            _ => errors.push(FieldError { field: "age".into(), message: "Age must be a whole number of years, like 15".into() }),
+            _ => errors.push(FieldError {
+                field: "age".into(),
+                message: "Age must be a whole number of years, like 15".into(),
+            }),
         }
     }
     match form.when.as_str() {
         "now" => query.open_at = Some(london_local(OffsetDateTime::now_utc())),
         "at" => {
             let day = pathways_directory::oruk::parse_day(&form.day);
-            let time = pathways_directory::validate::parse_clock(&form.time)
-                .and_then(|m| Time::from_hms(u8::try_from(m / 60).ok()?, u8::try_from(m % 60).ok()?, 0).ok());
+            let time = pathways_directory::validate::parse_clock(&form.time).and_then(|m| {
+                Time::from_hms(u8::try_from(m / 60).ok()?, u8::try_from(m % 60).ok()?, 0).ok()
+            });
             if day.is_none() {
-                errors.push(FieldError { field: "day".into(), message: "Choose a day".into() });
+                errors.push(FieldError {
+                    field: "day".into(),
+                    message: "Choose a day".into(),
+                });
             }
             if time.is_none() {
-                errors.push(FieldError { field: "time".into(), message: "Enter a time like 17:30".into() });
+                errors.push(FieldError {
+                    field: "time".into(),
+                    message: "Enter a time like 17:30".into(),
+                });
             }
             if let (Some(d), Some(t)) = (day, time) {
                 query.open_at = Some(next_local(d, t));
@@ -273,13 +315,24 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
                 if query.near.is_some() {
                     query.within_m = Some(m * METRES_PER_MILE);
                 } else if errors.iter().all(|e| e.field != "postcode") {
-                    errors.push(FieldError { field: "postcode".into(), message: "Enter a postcode or use your location to search by distance".into() });
+                    errors.push(FieldError {
+                        field: "postcode".into(),
+                        message: "Enter a postcode or use your location to search by distance"
+                            .into(),
+                    });
                 }
             }
-            _ => errors.push(FieldError { field: "within".into(), message: "Choose a distance from the list".into() }),
+            _ => errors.push(FieldError {
+                field: "within".into(),
+                message: "Choose a distance from the list".into(),
+            }),
         }
     }
-    query.sort = match (form.sort.as_str(), query.near.is_some(), query.text.is_some()) {
+    query.sort = match (
+        form.sort.as_str(),
+        query.near.is_some(),
+        query.text.is_some(),
+    ) {
         ("distance", true, _) | ("", true, false) => SortOrder::Distance,
         (_, _, true) => SortOrder::Relevance,
         _ => SortOrder::Name,
@@ -296,10 +349,18 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
                 ResultItem {
                     id: s.id.clone(),
                     name: s.name.clone(),
-                    organisation: s.organization.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
+                    organisation: s
+                        .organization
+                        .as_ref()
+                        .map(|o| o.name.clone())
+                        .unwrap_or_default(),
                     summary: short(s.description.as_deref().unwrap_or(""), 220),
                     distance: h.distance_m.map(miles),
-                    needs: s.term_ids().filter_map(|t| terms.get(t)).map(|t| t.name.clone()).collect(),
+                    needs: s
+                        .term_ids()
+                        .filter_map(|t| terms.get(t))
+                        .map(|t| t.name.clone())
+                        .collect(),
                     closed: s.status == Status::TemporarilyClosed,
                 }
             })
@@ -314,13 +375,41 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
         chrome: Chrome::public(state, "Find support"),
         errors,
         needs,
-        whens: choices(&[("", "Any time"), ("now", "Open now"), ("at", "Open on a day and time")], &form.when),
+        whens: choices(
+            &[
+                ("", "Any time"),
+                ("now", "Open now"),
+                ("at", "Open on a day and time"),
+            ],
+            &form.when,
+        ),
         days: choices(
-            &[("", "Choose a day"), ("MO", "Monday"), ("TU", "Tuesday"), ("WE", "Wednesday"), ("TH", "Thursday"), ("FR", "Friday"), ("SA", "Saturday"), ("SU", "Sunday")],
+            &[
+                ("", "Choose a day"),
+                ("MO", "Monday"),
+                ("TU", "Tuesday"),
+                ("WE", "Wednesday"),
+                ("TH", "Thursday"),
+                ("FR", "Friday"),
+                ("SA", "Saturday"),
+                ("SU", "Sunday"),
+            ],
             &form.day,
         ),
-        withins: choices(&[("", "Any distance"), ("1", "1 mile"), ("3", "3 miles"), ("5", "5 miles"), ("10", "10 miles")], &form.within),
-        sorts: choices(&[("", "Best match"), ("distance", "Nearest first")], &form.sort),
+        withins: choices(
+            &[
+                ("", "Any distance"),
+                ("1", "1 mile"),
+                ("3", "3 miles"),
+                ("5", "5 miles"),
+                ("10", "10 miles"),
+            ],
+            &form.within,
+        ),
+        sorts: choices(
+            &[("", "Best match"), ("distance", "Nearest first")],
+            &form.sort,
+        ),
         searched,
         results,
         total,
@@ -337,8 +426,18 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
 
 /// Need options: every term, children indented under their parents.
 fn need_choices(terms: &pathways_directory::TermSet, current: &str) -> Vec<Choice> {
-    let mut out = vec![Choice { value: String::new(), label: "Any kind of support".into(), selected: current.is_empty() }];
-    fn walk(terms: &pathways_directory::TermSet, id: &str, depth: usize, current: &str, out: &mut Vec<Choice>) {
+    let mut out = vec![Choice {
+        value: String::new(),
+        label: "Any kind of support".into(),
+        selected: current.is_empty(),
+    }];
+    fn walk(
+        terms: &pathways_directory::TermSet,
+        id: &str,
+        depth: usize,
+        current: &str,
+        out: &mut Vec<Choice>,
+    ) {
         if let Some(t) = terms.get(id) {
             out.push(Choice {
                 value: t.id.clone(),
@@ -387,12 +486,22 @@ struct ServicePage {
 }
 
 fn tel(number: &str) -> String {
-    format!("tel:{}", number.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect::<String>())
+    format!(
+        "tel:{}",
+        number
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect::<String>()
+    )
 }
 
 fn service_page(state: &AppState, s: &Service, terms: &pathways_directory::TermSet) -> ServicePage {
     let mut how = Vec::new();
-    for p in s.phones.iter().chain(s.contacts.iter().flat_map(|c| c.phones.iter())) {
+    for p in s
+        .phones
+        .iter()
+        .chain(s.contacts.iter().flat_map(|c| c.phones.iter()))
+    {
         how.push(Line {
             label: p.description.clone().unwrap_or_else(|| "Phone".into()),
             value: p.number.clone(),
@@ -400,26 +509,47 @@ fn service_page(state: &AppState, s: &Service, terms: &pathways_directory::TermS
         });
     }
     if let Some(e) = &s.email {
-        how.push(Line { label: "Email".into(), value: e.clone(), href: Some(format!("mailto:{e}")) });
+        how.push(Line {
+            label: "Email".into(),
+            value: e.clone(),
+            href: Some(format!("mailto:{e}")),
+        });
     }
     for c in &s.contacts {
         if let Some(e) = &c.email {
-            let label = c.name.clone().or_else(|| c.title.clone()).unwrap_or_else(|| "Email".into());
-            how.push(Line { label, value: e.clone(), href: Some(format!("mailto:{e}")) });
+            let label = c
+                .name
+                .clone()
+                .or_else(|| c.title.clone())
+                .unwrap_or_else(|| "Email".into());
+            how.push(Line {
+                label,
+                value: e.clone(),
+                href: Some(format!("mailto:{e}")),
+            });
         }
     }
     if let Some(u) = &s.url {
-        how.push(Line { label: "Website".into(), value: u.clone(), href: Some(u.clone()) });
+        how.push(Line {
+            label: "Website".into(),
+            value: u.clone(),
+            href: Some(u.clone()),
+        });
     }
     let mut addresses = Vec::new();
     let mut accessibility = Vec::new();
     for l in s.public_locations() {
         for a in &l.addresses {
-            let parts: Vec<&str> = [Some(a.address_1.as_str()), a.address_2.as_deref(), Some(a.city.as_str()), Some(a.postal_code.as_str())]
-                .into_iter()
-                .flatten()
-                .filter(|p| !p.is_empty())
-                .collect();
+            let parts: Vec<&str> = [
+                Some(a.address_1.as_str()),
+                a.address_2.as_deref(),
+                Some(a.city.as_str()),
+                Some(a.postal_code.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|p| !p.is_empty())
+            .collect();
             addresses.push(parts.join(", "));
         }
         if l.addresses.is_empty()
@@ -434,29 +564,52 @@ fn service_page(state: &AppState, s: &Service, terms: &pathways_directory::TermS
         }
     }
     let times = s.schedules.iter().filter_map(describe).collect();
-    let who = match (s.minimum_age.as_ref().map(number_f64), s.maximum_age.as_ref().map(number_f64)) {
+    let who = match (
+        s.minimum_age.as_ref().map(number_f64),
+        s.maximum_age.as_ref().map(number_f64),
+    ) {
         (Some(a), Some(b)) => format!("Ages {a} to {b}"),
         (Some(a), None) => format!("Ages {a} and over"),
         (None, Some(b)) => format!("Up to age {b}"),
         (None, None) => "All ages".into(),
     };
-    let languages = s.languages.iter().filter_map(|l| l.name.clone().or_else(|| l.code.clone())).collect();
+    let languages = s
+        .languages
+        .iter()
+        .filter_map(|l| l.name.clone().or_else(|| l.code.clone()))
+        .collect();
     let mut costs: Vec<String> = s.fees.iter().cloned().collect();
     for c in &s.cost_options {
         let amount = c.amount.as_ref().map(|a| {
             let cur = c.currency.as_deref().unwrap_or("GBP");
-            if cur == "GBP" { format!("£{:.2}", number_f64(a)) } else { format!("{:.2} {cur}", number_f64(a)) }
+            if cur == "GBP" {
+                format!("£{:.2}", number_f64(a))
+            } else {
+                format!("{:.2} {cur}", number_f64(a))
+            }
         });
-        let text = [c.option.clone(), amount, c.amount_description.clone()].into_iter().flatten().collect::<Vec<_>>().join(": ");
+        let text = [c.option.clone(), amount, c.amount_description.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(": ");
         if !text.is_empty() {
             costs.push(text);
         }
     }
-    let areas = s.service_areas.iter().filter_map(|a| a.name.clone().or_else(|| a.service_area.clone())).collect();
+    let areas = s
+        .service_areas
+        .iter()
+        .filter_map(|a| a.name.clone().or_else(|| a.service_area.clone()))
+        .collect();
     ServicePage {
         chrome: Chrome::public(state, "Service details"),
         name: s.name.clone(),
-        organisation: s.organization.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
+        organisation: s
+            .organization
+            .as_ref()
+            .map(|o| o.name.clone())
+            .unwrap_or_default(),
         description: s.description.clone().unwrap_or_default(),
         alert: s.alert.clone().unwrap_or_default(),
         closed: s.status == Status::TemporarilyClosed,
@@ -468,7 +621,11 @@ fn service_page(state: &AppState, s: &Service, terms: &pathways_directory::TermS
         languages,
         costs,
         areas,
-        needs: s.term_ids().filter_map(|t| terms.get(t)).map(|t| t.name.clone()).collect(),
+        needs: s
+            .term_ids()
+            .filter_map(|t| terms.get(t))
+            .map(|t| t.name.clone())
+            .collect(),
         assured: s.assured_date.clone().unwrap_or_default(),
     }
 }
@@ -500,8 +657,12 @@ struct StayingSafe {
 }
 
 async fn staying_safe(State(state): State<AppState>) -> Result<Html<String>, PageError> {
-    let page = StayingSafe { chrome: Chrome::public(&state, "Staying safe online") };
-    page.render().map(Html).map_err(|e| PageError(state, e.into()))
+    let page = StayingSafe {
+        chrome: Chrome::public(&state, "Staying safe online"),
+    };
+    page.render()
+        .map(Html)
+        .map_err(|e| PageError(state, e.into()))
 }
 
 #[cfg(test)]

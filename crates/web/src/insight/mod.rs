@@ -67,7 +67,10 @@ async fn build(state: &AppState, q: &ProfileQuery) -> Result<ProblemProfile, App
     let from = parse_month(&q.from, "from", &mut errors);
     let to = parse_month(&q.to, "to", &mut errors);
     if q.area.trim().is_empty() {
-        errors.push(FieldError { field: "area".into(), message: "Choose an area".into() });
+        errors.push(FieldError {
+            field: "area".into(),
+            message: "Choose an area".into(),
+        });
     }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
@@ -77,7 +80,12 @@ async fn build(state: &AppState, q: &ProfileQuery) -> Result<ProblemProfile, App
     tokio::task::spawn_blocking(move || profile::build(&dir, &area, from, to))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Invalid(vec![FieldError { field: "area".into(), message: e.to_string() }]))
+        .map_err(|e| {
+            AppError::Invalid(vec![FieldError {
+                field: "area".into(),
+                message: e.to_string(),
+            }])
+        })
 }
 
 #[derive(Template)]
@@ -125,7 +133,11 @@ fn store_status(state: &AppState) -> (String, Vec<(String, String)>) {
     (status, areas)
 }
 
-async fn page(State(state): State<AppState>, staff: Staff, Query(q): Query<ProfileQuery>) -> Response {
+async fn page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ProfileQuery>,
+) -> Response {
     if let Err(e) = staff.require(Permission::ViewInsight) {
         return PageError(state, e).into_response();
     }
@@ -143,15 +155,29 @@ async fn page(State(state): State<AppState>, staff: Staff, Query(q): Query<Profi
         .as_ref()
         .map(|p| {
             vec![
-                ("Crimes and anti-social behaviour per month".to_string(), p.trend_svg()),
+                (
+                    "Crimes and anti-social behaviour per month".to_string(),
+                    p.trend_svg(),
+                ),
                 ("Harm per month (days of custody)".to_string(), p.harm_svg()),
                 ("Crime types".to_string(), p.types_svg()),
-                ("Crimes per 1,000 residents by LSOA".to_string(), p.choropleth_svg()),
-                ("Hotspots (Getis-Ord Gi*, false discovery rate 5%)".to_string(), p.hotspots_svg()),
+                (
+                    "Crimes per 1,000 residents by LSOA".to_string(),
+                    p.choropleth_svg(),
+                ),
+                (
+                    "Hotspots (Getis-Ord Gi*, false discovery rate 5%)".to_string(),
+                    p.hotspots_svg(),
+                ),
             ]
         })
         .unwrap_or_default();
-    let query = format!("area={}&from={}&to={}", encode(&q.area), encode(&q.from), encode(&q.to));
+    let query = format!(
+        "area={}&from={}&to={}",
+        encode(&q.area),
+        encode(&q.from),
+        encode(&q.to)
+    );
     let page = ProfilePage {
         chrome: staff.chrome(&state, "Problem profile"),
         errors,
@@ -171,7 +197,11 @@ async fn page(State(state): State<AppState>, staff: Staff, Query(q): Query<Profi
     }
 }
 
-async fn csv(State(state): State<AppState>, staff: Staff, Query(q): Query<ProfileQuery>) -> Response {
+async fn csv(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ProfileQuery>,
+) -> Response {
     if let Err(e) = staff.require(Permission::ViewInsight) {
         return PageError(state, e).into_response();
     }
@@ -181,11 +211,17 @@ async fn csv(State(state): State<AppState>, staff: Staff, Query(q): Query<Profil
     };
     match profile.to_csv(&q.table) {
         Some(body) => {
-            let name = format!("{}-{}-{}-{}.csv", profile.area_code, profile.from, profile.to, q.table);
+            let name = format!(
+                "{}-{}-{}-{}.csv",
+                profile.area_code, profile.from, profile.to, q.table
+            );
             (
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
                 ],
                 body,
             )
@@ -195,7 +231,11 @@ async fn csv(State(state): State<AppState>, staff: Staff, Query(q): Query<Profil
     }
 }
 
-async fn api(State(state): State<AppState>, caller: ApiCaller, Query(q): Query<ProfileQuery>) -> Response {
+async fn api(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(q): Query<ProfileQuery>,
+) -> Response {
     if let Err(e) = caller.require(Permission::ViewInsight) {
         return e.into_json();
     }

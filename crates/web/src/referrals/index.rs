@@ -1,9 +1,14 @@
 //! The in-memory person index behind candidate matches: built from the `people` table on
-//! first use, kept current on every write, and read concurrently behind a `RwLock`.
+//! first use, kept current on every write, and read concurrently behind a `RwLock`. Before
+//! each lookup it also reads rows changed since it last looked (by `people.updated_at`), so
+//! people written by another module or another server instance are found too.
 
 use pathways_matching::{Candidate, PersonIndex, PersonRecord};
 use pathways_store::people::{Person, PersonDetails};
 use pathways_store::{Store, StoreError};
+use std::collections::HashSet;
+use std::sync::Mutex;
+
 use tokio::sync::{OnceCell, RwLock};
 
 /// Most candidates shown for one person.
@@ -15,6 +20,32 @@ pub const CANDIDATE_FLOOR: f64 = 0.2;
 #[derive(Default)]
 pub struct PeopleIndex {
     cell: OnceCell<RwLock<PersonIndex>>,
+    /// The newest `updated_at` the index has applied, and the ids applied at that second.
+    synced: Mutex<Watermark>,
+}
+
+/// How far the index has caught up with `people.updated_at`.
+#[derive(Debug, Default)]
+struct Watermark {
+    at: i64,
+    ids: HashSet<String>,
+}
+
+impl Watermark {
+    /// True when this change is already applied.
+    fn seen(&self, p: &Person) -> bool {
+        p.updated_at < self.at || (p.updated_at == self.at && self.ids.contains(&p.id))
+    }
+
+    fn record(&mut self, p: &Person) {
+        if p.updated_at > self.at {
+            self.at = p.updated_at;
+            self.ids.clear();
+        }
+        if p.updated_at == self.at {
+            self.ids.insert(p.id.clone());
+        }
+    }
 }
 
 impl std::fmt::Debug for PeopleIndex {
@@ -69,6 +100,7 @@ impl PeopleIndex {
         self.cell
             .get_or_try_init(|| async {
                 let people = store.people_for_index().await?;
+                self.note(&people);
                 let records: Vec<PersonRecord> = people.iter().map(person_record).collect();
                 tracing::info!(people = records.len(), "built the person index");
                 Ok::<_, StoreError>(RwLock::new(PersonIndex::build(
@@ -79,6 +111,47 @@ impl PeopleIndex {
             .await
     }
 
+    fn note(&self, people: &[Person]) {
+        let mut w = self
+            .synced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for p in people {
+            w.record(p);
+        }
+    }
+
+    /// Applies rows changed since the last look; when nothing changed, no write lock is taken.
+    async fn catch_up(&self, store: &Store, lock: &RwLock<PersonIndex>) -> Result<(), StoreError> {
+        let since = self
+            .synced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .at;
+        let mut changed = store.people_changed_since(since).await?;
+        {
+            let w = self
+                .synced
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            changed.retain(|p| !w.seen(p));
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut index = lock.write().await;
+        for p in &changed {
+            if p.merged_into.is_none() {
+                index.insert(&person_record(p));
+            } else {
+                index.remove(&p.id);
+            }
+        }
+        drop(index);
+        self.note(&changed);
+        Ok(())
+    }
+
     /// Candidate matches for `record` among indexed people, best first.
     pub async fn candidates(
         &self,
@@ -86,6 +159,7 @@ impl PeopleIndex {
         record: &PersonRecord,
     ) -> Result<Vec<Candidate>, StoreError> {
         let lock = self.lock(store).await?;
+        self.catch_up(store, lock).await?;
         let index = lock.read().await;
         Ok(index.candidates(record, CANDIDATE_LIMIT, CANDIDATE_FLOOR))
     }
@@ -110,7 +184,9 @@ impl PeopleIndex {
         }
     }
 
-    /// Number of people indexed, building the index if needed.
+    /// Number of people indexed, building the index if needed. Never shown to users: it
+    /// counts restricted people too.
+    #[cfg(test)]
     pub async fn len(&self, store: &Store) -> Result<usize, StoreError> {
         Ok(self.lock(store).await?.read().await.len())
     }
@@ -170,6 +246,19 @@ mod tests {
         );
         index.remove(&other_id).await;
         assert_eq!(index.len(store).await.expect("len"), 1);
+        // A person written without telling the index is found on the next lookup.
+        let third = store
+            .create_person(&tayo, "another module")
+            .await
+            .expect("third");
+        let found = index
+            .candidates(store, &record_of("q", &query, false))
+            .await
+            .expect("lookup");
+        assert!(
+            found.iter().any(|c| c.id == third),
+            "caught up with {third}: {found:?}"
+        );
     }
 
     #[test]

@@ -112,6 +112,16 @@ fn age_of(dob: Option<&str>, approx_year: Option<i64>) -> String {
         .unwrap_or_default()
 }
 
+/// Consent as staff read it.
+fn consent_label(c: &str) -> &'static str {
+    match c {
+        "given" => "Consent given",
+        "refused" => "Consent refused",
+        "not_sought" => "Consent not sought",
+        _ => "Not recorded",
+    }
+}
+
 fn decision_label(d: &str) -> &'static str {
     match d {
         "open_case" => "Case opened",
@@ -578,7 +588,6 @@ struct TriageQueuePage {
     decided: Vec<StatusView>,
     urgent_hours: String,
     standard_hours: String,
-    indexed: usize,
 }
 
 async fn triage_queue(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
@@ -646,7 +655,6 @@ async fn triage_queue(State(state): State<AppState>, staff: Staff) -> Result<Res
             decided.push(status_view(&r));
         }
     }
-    let indexed = state.people_index().len(store).await.map_err(se)?;
     store
         .audit(staff.event("list", "referral", "triage", "allowed"))
         .await
@@ -660,7 +668,6 @@ async fn triage_queue(State(state): State<AppState>, staff: Staff) -> Result<Res
             decided,
             urgent_hours: sla::describe(cfg.urgent_secs),
             standard_hours: sla::describe(cfg.standard_secs),
-            indexed,
         },
     )
 }
@@ -706,6 +713,10 @@ async fn candidate_views(
         let probability = format!("{:.0}%", c.probability * 100.0);
         match view {
             Decision::Allow(_) => {
+                // Showing a candidate's details is a read of that person.
+                store
+                    .audit(staff.event("read_candidate", "person", &person.id, "allowed"))
+                    .await?;
                 let address_ok = decide(&actor, Action::ViewAddress, &facts, now).allowed();
                 let d = &person.details;
                 out.push(CandidateView {
@@ -780,6 +791,10 @@ impl DetailPage {
 
     fn has_error(&self, field: &str) -> bool {
         self.errors.iter().any(|e| e.field == field)
+    }
+
+    fn consent(&self) -> &'static str {
+        consent_label(&self.r.submitted.consent)
     }
 }
 
@@ -1485,7 +1500,7 @@ async fn api_create_inner(
     new.referrer_user_id = is_user.then(|| caller.actor.user_id.clone());
     new.referrer_agency_id = caller.actor.agency_id.clone();
     let r = state.store().create_referral(&new).await?;
-    let mut ev = pathways_domain::audit::AuditEvent {
+    let ev = pathways_domain::audit::AuditEvent {
         at: now_unix(),
         actor_id: caller.audit_id.clone(),
         actor_agency: caller.actor.agency_id.clone(),
@@ -1493,10 +1508,9 @@ async fn api_create_inner(
         record_type: "referral".into(),
         record_id: r.id.clone(),
         client: caller.client.clone(),
-        reason: String::new(),
+        reason: "api".into(),
         outcome: "allowed".into(),
     };
-    ev.reason = "api".into();
     state.store().audit(ev).await?;
     let body = Created {
         status_url: format!("/api/v1/referrals/{}", r.reference),

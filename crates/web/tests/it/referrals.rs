@@ -286,6 +286,11 @@ async fn a_referral_goes_from_the_form_through_triage_to_the_referrer() {
     assert!(
         audit
             .iter()
+            .any(|(a, id, _)| a == "read_candidate" && id == &known)
+    );
+    assert!(
+        audit
+            .iter()
             .any(|(a, id, o)| a == "read" && id == &referral.id && o == "allowed")
     );
     assert!(
@@ -508,6 +513,83 @@ async fn merges_are_audited_and_unsafe_channels_are_refused() {
     let (rc, _, _) = app.session(&referrer).await;
     assert_eq!(
         get(&app, &rc, &format!("/referrals/people/{a}"))
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn the_queue_puts_breaches_first_and_hides_what_triage_may_not_see() {
+    let app = App::start().await;
+    let store = app.store().clone();
+    let referrer = partner(&app, "p@school.example", "Northgate Academy").await;
+    let base = pathways_store::referrals::NewReferral {
+        referrer_actor: referrer.id.clone(),
+        referrer_user_id: Some(referrer.id.clone()),
+        referrer_agency_id: referrer.agency_id.clone(),
+        referrer_name: "Ms Shah".into(),
+        referrer_email: "p@school.example".into(),
+        person: tayo(),
+        concerns: vec!["going_missing".into()],
+        reason: "Missing".into(),
+        urgency: "standard".into(),
+        consent: "given".into(),
+        ..Default::default()
+    };
+    let now = pathways_store::now_unix();
+    let fresh = store
+        .create_referral_at(&base, now - 60)
+        .await
+        .expect("fresh");
+    let old = store
+        .create_referral_at(
+            &pathways_store::referrals::NewReferral {
+                urgency: "urgent".into(),
+                ..base.clone()
+            },
+            now - 14 * 86_400,
+        )
+        .await
+        .expect("old");
+    // A referral about a restricted person whose access list the manager is not on.
+    let hidden = store
+        .create_referral_at(&base, now - 30 * 86_400)
+        .await
+        .expect("hidden");
+    let person = store
+        .create_person_for_referral(&hidden.id, "import")
+        .await
+        .expect("person");
+    app.sql(&format!(
+        "UPDATE people SET restricted = 1, restriction_contact = 'DS Khan' WHERE id = '{person}'"
+    ))
+    .await;
+
+    let manager = app
+        .user("dev.patel@council.example", "Dev Patel", &[Role::Manager])
+        .await;
+    let (mc, _, _) = app.session(&manager).await;
+    let queue = get(&app, &mc, "/referrals/triage")
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(
+        element_text(&queue, "waiting-count"),
+        "2",
+        "the restricted referral is not counted"
+    );
+    assert_eq!(element_text(&queue, "breached-count"), "1");
+    assert!(!queue.contains(&hidden.reference));
+    let (o, f) = (
+        queue.find(&old.reference).expect("old listed"),
+        queue.find(&fresh.reference).expect("fresh listed"),
+    );
+    assert!(o < f, "the breached referral comes first");
+    assert!(queue.contains("Overdue by"));
+    assert_eq!(
+        get(&app, &mc, &format!("/referrals/{}", hidden.reference))
             .await
             .status(),
         404
