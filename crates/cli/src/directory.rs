@@ -381,7 +381,7 @@ pub async fn import_postcodes<R: Read>(
         }
         let number = |i: usize, what: &str, limit: f64| -> anyhow::Result<f64> {
             let v = field(i, what)?;
-            v.parse::<f64>().ok().filter(|x| x.is_finite()).filter(|x| x.abs() <= limit || (what == "lat" && *x > 99.0)).with_context(|| {
+            v.parse::<f64>().ok().filter(|x| x.is_finite()).filter(|x| x.abs() <= limit || (what == "lat" && (99.99..=100.0).contains(x))).with_context(|| {
                 format!("{name}, line {line}: `{what}` is `{v}`, not a number from -{limit} to {limit}; nothing was loaded")
             })
         };
@@ -623,6 +623,12 @@ mod tests {
             .await
             .expect_err("bad UTF-8");
         assert!(format!("{err:#}").contains("line 6"), "{err:#}");
+        let far = format!("{ONSPD}E1 6AN,E1  6AN,E1 6AN,199801,,100.5,-0.07\n");
+        let err = import_postcodes(&db.store, far.as_bytes(), "onspd.csv")
+            .await
+            .expect_err("latitude 100.5");
+        assert!(format!("{err:#}").contains("line 6"), "{err:#}");
+        assert_eq!(db.store.postcode_count().await.expect("count"), 0);
         let missing = import_postcodes(&db.store, "postcode,latitude\n".as_bytes(), "x.csv")
             .await
             .expect_err("no columns");

@@ -155,6 +155,7 @@ impl Staff {
 /// Navigation entries and the permission each needs; modules add theirs here.
 const NAV: &[(Permission, &str, &str)] = &[
     (Permission::MakeReferral, "/referrals", "Referrals"),
+    (Permission::TriageReferrals, "/referrals/triage", "Triage"),
     (Permission::WorkCases, "/cases", "Cases"),
     (Permission::CoordinatePanels, "/panels", "Panels"),
     (Permission::ViewInsight, "/insight", "Insight"),
@@ -381,7 +382,8 @@ pub(crate) async fn csrf(State(state): State<AppState>, req: Request, next: Next
         .headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok());
-    if site == Some("cross-site") || !same_origin(&parts.headers) {
+    if matches!(site, Some("cross-site") | Some("same-site")) || !same_origin(&parts.headers, site)
+    {
         return refuse(state).await;
     }
     let binding =
@@ -425,13 +427,15 @@ pub(crate) async fn csrf(State(state): State<AppState>, req: Request, next: Next
     next.run(Request::from_parts(parts, body)).await
 }
 
-/// True unless an `Origin` header names a different host than the request's own.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// True unless an `Origin` header names a different host than the request's own. Browsers
+/// send `Origin: null` on form posts from pages with `Referrer-Policy: no-referrer`; that is
+/// accepted only when the browser also vouches that the request is same-origin.
+fn same_origin(headers: &HeaderMap, site: Option<&str>) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
     if origin == "null" {
-        return false;
+        return site == Some("same-origin");
     }
     let host = headers
         .get(header::HOST)
@@ -505,16 +509,20 @@ mod tests {
     fn origin_must_match_host() {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, "pathways.example".parse().expect("header"));
-        assert!(same_origin(&h));
+        assert!(same_origin(&h, None));
         h.insert(
             header::ORIGIN,
             "https://pathways.example".parse().expect("header"),
         );
-        assert!(same_origin(&h));
+        assert!(same_origin(&h, None));
         h.insert(
             header::ORIGIN,
             "https://evil.example".parse().expect("header"),
         );
-        assert!(!same_origin(&h));
+        assert!(!same_origin(&h, Some("same-origin")));
+        h.insert(header::ORIGIN, "null".parse().expect("header"));
+        assert!(same_origin(&h, Some("same-origin")));
+        assert!(!same_origin(&h, Some("cross-site")));
+        assert!(!same_origin(&h, None));
     }
 }

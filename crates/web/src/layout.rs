@@ -89,13 +89,22 @@ impl Chrome {
         current_path: &str,
     ) -> Chrome {
         self.user = Some(badge);
+        // The longest link that is the current path or a parent of it is the current one.
+        let matches = |href: &str| {
+            current_path == href
+                || (href.len() > 1 && current_path.starts_with(&format!("{href}/")))
+        };
+        let best = links
+            .iter()
+            .map(|(href, _)| *href)
+            .filter(|h| matches(h))
+            .max_by_key(|h| h.len());
         self.nav = links
             .iter()
             .map(|(href, label)| NavLink {
                 href,
                 label,
-                current: current_path == *href
-                    || (href.len() > 1 && current_path.starts_with(&format!("{href}/"))),
+                current: Some(*href) == best,
             })
             .collect();
         self

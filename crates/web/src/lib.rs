@@ -3,10 +3,9 @@
 
 pub mod accounts;
 pub mod admin;
-mod cases;
-mod referrals;
 pub mod assets;
 pub mod auth;
+mod cases;
 pub mod crypto;
 pub mod directory;
 mod error;
@@ -16,6 +15,7 @@ mod login;
 pub mod metrics;
 pub mod notify;
 mod pages;
+mod referrals;
 mod security;
 
 use std::sync::Arc;
@@ -139,7 +139,13 @@ pub fn router(state: AppState) -> Router {
         .merge(insight::routes())
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf))
-        .layer(middleware::from_fn_with_state(state.clone(), security::headers))
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }

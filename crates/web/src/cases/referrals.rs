@@ -621,8 +621,7 @@ mod tests {
         let mut given = form(&base);
         given.insert("consent".into(), "given".into());
         given.insert("lawful_basis".into(), "safeguarding".into());
-        let ok = check_form(&given, "c", "u", &agencies)
-            .expect("consent");
+        let ok = check_form(&given, "c", "u", &agencies).expect("consent");
         assert_eq!(
             ok.new.lawful_basis, "",
             "no basis is recorded when consent was given"
@@ -631,8 +630,7 @@ mod tests {
 
     #[test]
     fn every_missing_field_is_reported() {
-        let errors = check_form(&FormMap::new(), "c", "u", &[])
-            .expect_err("empty");
+        let errors = check_form(&FormMap::new(), "c", "u", &[]).expect_err("empty");
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
