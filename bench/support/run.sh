@@ -2,7 +2,7 @@
 # Throughput of the ORUK keyword search under load, as a ratio to a static route of the same
 # server: 50,000 generated services, 64 connections, wrk. Usage: bench/support/run.sh
 # Environment: SERVICES (default 50000), DURATION (default 15s), CONNECTIONS (default 64),
-# THREADS (default 2), PORT (default 18088), CARGO_TARGET_DIR (default /work/target-support).
+# THREADS (default 2), PORT (default 18088), CARGO_TARGET_DIR (default: the workspace target folder).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -11,7 +11,7 @@ DURATION="${DURATION:-15s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 PORT="${PORT:-18088}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-support}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target}"
 WRK="${WRK:-/usr/bin/wrk}"
 
 command -v "$WRK" >/dev/null || { echo "wrk not found at $WRK; install it (apt-get install wrk)" >&2; exit 1; }
