@@ -185,6 +185,14 @@ pub fn error_page(state: &AppState, status: StatusCode, detail: Option<String>) 
     }
 }
 
+/// Renders a template as a full HTML page, or the error page if rendering fails.
+pub(crate) fn render_page(state: &AppState, t: impl Template) -> Response {
+    match t.render() {
+        Ok(h) => Html(h).into_response(),
+        Err(e) => PageError(state.clone(), e.into()).into_response(),
+    }
+}
+
 /// An error bound to the state so it can render the full page.
 pub struct PageError(pub AppState, pub AppError);
 

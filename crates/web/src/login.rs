@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::{Form, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, http::request::Parts};
 use pathways_domain::Permission;
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::auth::{
     self, PRE_COOKIE, SESSION_COOKIE, STAGE_ENROL, STAGE_FULL, STAGE_TOTP, Staff, system_event,
 };
-use crate::error::{AppError, FieldError, PageError};
+use crate::error::{AppError, FieldError, PageError, render_page};
 use crate::{AppState, Chrome, crypto};
 
 /// Failed sign-ins allowed per account in the window before a temporary lock-out.
@@ -103,13 +103,6 @@ struct Dashboard {
     tiles: Vec<(&'static str, &'static str, &'static str)>,
 }
 
-fn html(state: &AppState, t: impl Template) -> Response {
-    match t.render() {
-        Ok(h) => Html(h).into_response(),
-        Err(e) => PageError(state.clone(), e.into()).into_response(),
-    }
-}
-
 fn with_cookie(mut res: Response, value: String) -> Response {
     if let Ok(v) = value.parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -155,7 +148,7 @@ async fn login_form(
         _ => None,
     };
     anonymous_page(&state, &headers, "Sign in", |chrome| {
-        html(
+        render_page(
             &state,
             LoginPage {
                 chrome,
@@ -212,7 +205,7 @@ async fn try_login(
             email: form.email.trim().chars().take(254).collect(),
             notice: None,
         };
-        Ok((status, html(state, page)).into_response())
+        Ok((status, render_page(state, page)).into_response())
     };
     if store.login_failures_since(&account, since).await? >= ACCOUNT_LIMIT
         || store.login_failures_since(&client_subject, since).await? >= CLIENT_LIMIT
@@ -314,7 +307,7 @@ async fn pending(
 
 async fn two_factor_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match pending(&state, &headers, STAGE_TOTP).await {
-        Ok((raw, _)) => html(
+        Ok((raw, _)) => render_page(
             &state,
             TwoFactorPage {
                 chrome: Chrome::staff(&state, "Security code", &crypto::csrf_token(&raw)),
@@ -376,7 +369,7 @@ async fn two_factor(
                     message: "The code is not right. Check your app and try again.".into(),
                 }],
             };
-            return Ok(html(&state, page));
+            return Ok(render_page(&state, page));
         }
         store.clear_login_failures(&subject).await?;
         store.touch_login(&su.user.id).await?;
@@ -420,7 +413,7 @@ fn enrol_page(
         qr_svg: crypto::qr_svg(&uri).unwrap_or_default(),
         secret,
     };
-    html(state, page)
+    render_page(state, page)
 }
 
 async fn enrol_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -461,7 +454,7 @@ async fn enrol(
         store.rotate_session(&crypto::digest(&raw), &crypto::digest(&fresh), STAGE_FULL).await?;
         store.touch_login(&su.user.id).await?;
         let page = RecoveryCodesPage { chrome: Chrome::staff(&state, "Recovery codes", &crypto::csrf_token(&fresh)), codes };
-        Ok(with_cookie(html(&state, page), auth::set_cookie(&state, SESSION_COOKIE, &fresh)))
+        Ok(with_cookie(render_page(&state, page), auth::set_cookie(&state, SESSION_COOKIE, &fresh)))
     }
     .await;
     result.unwrap_or_else(|e| PageError(state, e).into_response())
@@ -481,7 +474,7 @@ async fn logout(State(state): State<AppState>, staff: Staff) -> Response {
 
 async fn forgot_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     anonymous_page(&state, &headers, "Reset your password", |chrome| {
-        html(
+        render_page(
             &state,
             ForgotPage {
                 chrome,
@@ -523,7 +516,7 @@ async fn forgot(
             paragraphs: vec!["If that address belongs to an account, we have sent a link to reset the password. It works once, for one hour.".into()],
             link: Some(("/login".into(), "Back to sign in".into())),
         };
-        Ok(html(&state, page))
+        Ok(render_page(&state, page))
     }
     .await;
     result.unwrap_or_else(|e| PageError(state, e).into_response())
@@ -547,7 +540,7 @@ async fn link_form(
                 ("Choose a new password", format!("/password/reset/{token}"))
             };
             anonymous_page(&state, &headers, heading, |chrome| {
-                html(
+                render_page(
                     &state,
                     PasswordPage {
                         chrome,
@@ -570,7 +563,7 @@ fn dead_link(state: &AppState) -> Response {
         paragraphs: vec!["Links work once and for a limited time. Ask for a new one, or ask an administrator to send you one.".into()],
         link: Some(("/password/forgot".into(), "Ask for a new link".into())),
     };
-    (StatusCode::GONE, html(state, page)).into_response()
+    (StatusCode::GONE, render_page(state, page)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -622,7 +615,7 @@ async fn link_submit(
                 heading: "Choose a password".into(),
                 action: parts.uri.path().to_string(),
             };
-            return Ok(html(&state, page));
+            return Ok(render_page(&state, page));
         }
         let hash =
             crypto::hash_password(&form.password).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -696,7 +689,7 @@ async fn dashboard(State(state): State<AppState>, staff: Staff) -> Response {
                 tiles.push((*href, *title, *text));
             }
         }
-        Ok::<_, AppError>(html(
+        Ok::<_, AppError>(render_page(
             &state,
             Dashboard {
                 chrome: staff.chrome(&state, "Home"),

@@ -15,7 +15,6 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use pathways_domain::access::Denial;
 use pathways_domain::{Action, Decision, RecordFacts, decide};
@@ -25,7 +24,7 @@ use pathways_store::now_unix;
 
 use crate::AppState;
 use crate::auth::Staff;
-use crate::error::{AppError, PageError};
+use crate::error::AppError;
 
 /// How long a break-glass grant lasts.
 pub const BREAK_GLASS_SECS: i64 = 4 * 60 * 60;
@@ -92,13 +91,7 @@ pub(crate) fn registry() -> &'static InstrumentRegistry {
     })
 }
 
-/// Renders a template as a full HTML page.
-pub(crate) fn render(state: &AppState, t: impl askama::Template) -> Response {
-    match t.render() {
-        Ok(h) => Html(h).into_response(),
-        Err(e) => PageError(state.clone(), e.into()).into_response(),
-    }
-}
+pub(crate) use crate::error::render_page as render;
 
 /// A case the user may act on, with the facts the decision was made on.
 pub(crate) struct Allowed {

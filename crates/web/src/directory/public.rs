@@ -16,7 +16,7 @@ use pathways_directory::search::{GeoPoint, Query, SortOrder, StatusFilter};
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, Time};
 
 use super::METRES_PER_MILE;
-use crate::error::{FieldError, PageError, error_page};
+use crate::error::{FieldError, PageError, error_page, render_page};
 use crate::{AppError, AppState, Chrome};
 
 /// Results per page.
@@ -643,11 +643,7 @@ async fn service(State(state): State<AppState>, Path(id): Path<String>) -> Respo
     if !matches!(s.status, Status::Active | Status::TemporarilyClosed) {
         return error_page(&state, StatusCode::NOT_FOUND, None);
     }
-    let page = service_page(&state, &s, index.terms());
-    match page.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => PageError(state, e.into()).into_response(),
-    }
+    render_page(&state, service_page(&state, &s, index.terms()))
 }
 
 #[derive(Template)]

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pathways_domain::Permission;
 use pathways_insight::model::{Month, Series};
@@ -17,7 +17,7 @@ use pathways_insight::profile::{self, ProblemProfile};
 use serde::Deserialize;
 
 use crate::auth::{ApiCaller, Staff};
-use crate::error::{AppError, FieldError, PageError};
+use crate::error::{AppError, FieldError, PageError, render_page};
 use crate::{AppState, Chrome};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -191,10 +191,7 @@ async fn page(
         tables: profile::TABLES.to_vec(),
         query,
     };
-    match page.render() {
-        Ok(h) => Html(h).into_response(),
-        Err(e) => PageError(state, e.into()).into_response(),
-    }
+    render_page(&state, page)
 }
 
 async fn csv(
