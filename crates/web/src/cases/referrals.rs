@@ -267,9 +267,10 @@ struct IncomingPage {
     rows: Vec<IncomingRow>,
 }
 
-/// `GET /service-referrals`: referrals the user's agency receives.
+/// `GET /service-referrals`: referrals the user's agency receives, for its case workers.
 pub(crate) async fn incoming(State(state): State<AppState>, staff: Staff) -> Response {
     let result = async {
+        staff.require(Permission::WorkCases)?;
         let list = state
             .store()
             .incoming_service_referrals(&staff.user.agency_id)
@@ -322,24 +323,27 @@ pub(crate) struct Rights {
     pub case_team: bool,
 }
 
-/// Who may do what: the receiving agency (or, for a consortium, the hub until it allocates
-/// and the allocated member after), and the referring case's team (view only).
+/// Who may do what: the case workers of the receiving agency (or, for a consortium, of the
+/// hub until it allocates and of the allocated member after), and the referring case's team
+/// (view only). Other roles in the receiving agency have no part in the referral.
 pub(crate) async fn rights(
     state: &AppState,
     staff: &Staff,
     r: &ServiceReferral,
 ) -> Result<Rights, AppError> {
     let mine = &staff.user.agency_id;
+    let works = staff.can(Permission::WorkCases);
     let to_kind = state.store().agency(&r.to_agency_id).await?.kind;
     let hub = to_kind == AgencyKind::ConsortiumHub;
-    let receiving = match &r.allocated_agency_id {
-        Some(member) => member == mine,
-        None => !hub && &r.to_agency_id == mine,
-    };
-    let allocate = hub && &r.to_agency_id == mine && r.allocated_agency_id.is_none();
+    let receiving = works
+        && match &r.allocated_agency_id {
+            Some(member) => member == mine,
+            None => !hub && &r.to_agency_id == mine,
+        };
+    let allocate = works && hub && &r.to_agency_id == mine && r.allocated_agency_id.is_none();
     let facts = state.store().case_facts(&r.case_id).await?;
     let case_team = decide(&staff.actor(), Action::ViewRecord, &facts, now_unix()).allowed();
-    let hub_sees = hub && &r.to_agency_id == mine;
+    let hub_sees = works && hub && &r.to_agency_id == mine;
     Ok(Rights {
         view: receiving || hub_sees || case_team,
         update: receiving,

@@ -9,5 +9,6 @@ mod foundation;
 mod login;
 mod logs;
 mod matrix;
+mod matrix_modules;
 mod referrals;
 mod support;

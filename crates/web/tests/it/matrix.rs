@@ -1,9 +1,11 @@
-//! The route matrix: every route of the administration module, for every role and for an
+//! The route matrix of the administration module: every route, for every role and for an
 //! anonymous visitor, gets exactly the expected status.
 //!
 //! The routes come from `pathways_web::admin::ROUTES`, the same table the router is built
-//! from, so a route registered there cannot be left out of this test. Staff routes of the
-//! sign-in module that every role shares are listed in `SHARED` below.
+//! from, so a route registered there cannot be left out of this test. Every other module's
+//! routes are walked by `matrix_modules.rs`, whose completeness check reads the router's
+//! source and counts `admin::ROUTES` as covered here. `/dashboard`, which every role shares,
+//! is also checked below (`SHARED`).
 
 use pathways_domain::{Permission, Role};
 use pathways_web::admin::{Guard, ROUTES, RouteSpec, Verb};
