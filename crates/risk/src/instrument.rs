@@ -117,6 +117,9 @@ fn one() -> u32 {
     1
 }
 
+/// The largest weight a question may have under [`Scoring::Weighted`].
+pub const MAX_WEIGHT: u32 = 100;
+
 /// An optional block of questions (stalking, honour-based abuse) recorded and flagged apart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddOn {
@@ -139,6 +142,19 @@ pub struct Band {
     pub min_score: u32,
 }
 
+/// Whether a council may publish its own versions of an instrument. Absent from a
+/// definition, local changes are not allowed: an instrument is locked unless it says otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalChanges {
+    /// True when a council may change questions, weights and bands in a new version.
+    #[serde(default)]
+    pub allowed: bool,
+    /// Why changes are allowed or not, shown to administrators.
+    #[serde(default)]
+    pub reason: String,
+}
+
 /// A complete, versioned risk instrument.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +168,9 @@ pub struct InstrumentDefinition {
     /// Short description of purpose and use.
     #[serde(default)]
     pub description: String,
+    /// Whether a council may publish its own versions; copied unchanged into each revision.
+    #[serde(default)]
+    pub local_changes: LocalChanges,
     /// Sections in page order.
     pub sections: Vec<Section>,
     /// Questions in page order.
@@ -166,6 +185,69 @@ pub struct InstrumentDefinition {
     /// MARAC referral rules, for instruments that feed MARAC (DASH).
     #[serde(default)]
     pub marac: Option<MaracRules>,
+}
+
+/// The part of a definition a rule problem is about, so that an editor can show the problem
+/// beside the field that caused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// The definition as a whole (key, version, title, no questions, no bands).
+    Definition,
+    /// A section, by id.
+    Section(String),
+    /// An add-on, by key.
+    AddOn(String),
+    /// One field of a question, by question id.
+    Question {
+        /// The question's id.
+        id: String,
+        /// Which of its fields.
+        field: QuestionField,
+    },
+    /// A band, by level.
+    Band(RiskLevel),
+    /// The MARAC rules.
+    Marac,
+}
+
+/// A field of a question that a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionField {
+    /// The id (format or duplicate).
+    Id,
+    /// The wording.
+    Text,
+    /// The section it is placed in.
+    Section,
+    /// The add-on it belongs to.
+    AddOn,
+    /// Its weight.
+    Weight,
+}
+
+/// One broken rule: what it is about and the message (the same text `validate` reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The part at fault.
+    pub subject: Subject,
+    /// What is wrong, naming the part (`question q5: text must not be empty`).
+    pub message: String,
+}
+
+impl Problem {
+    fn new(subject: Subject, message: String) -> Problem {
+        Problem { subject, message }
+    }
+
+    fn question(id: &str, field: QuestionField, message: String) -> Problem {
+        Problem::new(
+            Subject::Question {
+                id: id.to_owned(),
+                field,
+            },
+            message,
+        )
+    }
 }
 
 /// Why a definition is unusable; each names the offending part.
@@ -217,62 +299,88 @@ impl InstrumentDefinition {
 
     /// Checks every rule and reports all problems together.
     pub fn validate(&self) -> Result<(), DefinitionError> {
-        let mut problems = Vec::new();
-        if self.key.trim().is_empty() {
-            problems.push("key must not be empty".to_owned());
-        }
-        if self.version == 0 {
-            problems.push("version must be 1 or more".to_owned());
-        }
-        if self.title.trim().is_empty() {
-            problems.push("title must not be empty".to_owned());
-        }
-        let sections = unique_ids(
-            self.sections.iter().map(|s| s.id.as_str()),
-            "section",
-            &mut problems,
-        );
-        let add_ons = unique_ids(
-            self.add_ons.iter().map(|a| a.key.as_str()),
-            "add-on",
-            &mut problems,
-        );
-        unique_ids(
-            self.questions.iter().map(|q| q.id.as_str()),
-            "question",
-            &mut problems,
-        );
-        for q in &self.questions {
-            self.check_question(q, &sections, &add_ons, &mut problems);
-        }
-        for a in &self.add_ons {
-            if a.flag_at_yes == 0 {
-                problems.push(format!("add-on {}: flag_at_yes must be 1 or more", a.key));
-            }
-            if !self
-                .questions
-                .iter()
-                .any(|q| q.add_on.as_deref() == Some(&a.key))
-            {
-                problems.push(format!("add-on {}: has no questions", a.key));
-            }
-        }
-        if self.core_questions().next().is_none() {
-            problems.push("at least one question outside add-ons is needed".to_owned());
-        }
-        self.check_bands(&mut problems);
-        if let Some(rules) = &self.marac {
-            problems.extend(rules.problems(self.max_score()));
-        }
+        let problems = self.problems();
         if problems.is_empty() {
             Ok(())
         } else {
             Err(DefinitionError::Invalid {
                 key: self.key.clone(),
                 version: self.version,
-                problems,
+                problems: problems.into_iter().map(|p| p.message).collect(),
             })
         }
+    }
+
+    /// Every broken rule with the part it is about, in the order `validate` lists them;
+    /// empty when the definition is usable.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let whole = |m: &str| Problem::new(Subject::Definition, m.to_owned());
+        if self.key.trim().is_empty() {
+            problems.push(whole("key must not be empty"));
+        }
+        if self.version == 0 {
+            problems.push(whole("version must be 1 or more"));
+        }
+        if self.title.trim().is_empty() {
+            problems.push(whole("title must not be empty"));
+        }
+        let sections = unique_ids(
+            self.sections.iter().map(|s| s.id.as_str()),
+            "section",
+            |id| Subject::Section(id.to_owned()),
+            &mut problems,
+        );
+        let add_ons = unique_ids(
+            self.add_ons.iter().map(|a| a.key.as_str()),
+            "add-on",
+            |key| Subject::AddOn(key.to_owned()),
+            &mut problems,
+        );
+        unique_ids(
+            self.questions.iter().map(|q| q.id.as_str()),
+            "question",
+            |id| Subject::Question {
+                id: id.to_owned(),
+                field: QuestionField::Id,
+            },
+            &mut problems,
+        );
+        for q in &self.questions {
+            self.check_question(q, &sections, &add_ons, &mut problems);
+        }
+        for a in &self.add_ons {
+            let subject = || Subject::AddOn(a.key.clone());
+            if a.flag_at_yes == 0 {
+                problems.push(Problem::new(
+                    subject(),
+                    format!("add-on {}: flag_at_yes must be 1 or more", a.key),
+                ));
+            }
+            if !self
+                .questions
+                .iter()
+                .any(|q| q.add_on.as_deref() == Some(&a.key))
+            {
+                problems.push(Problem::new(
+                    subject(),
+                    format!("add-on {}: has no questions", a.key),
+                ));
+            }
+        }
+        if self.core_questions().next().is_none() {
+            problems.push(whole("at least one question outside add-ons is needed"));
+        }
+        self.check_bands(&mut problems);
+        if let Some(rules) = &self.marac {
+            problems.extend(
+                rules
+                    .problems(self.max_score())
+                    .into_iter()
+                    .map(|m| Problem::new(Subject::Marac, m)),
+            );
+        }
+        problems
     }
 
     fn check_question(
@@ -280,65 +388,94 @@ impl InstrumentDefinition {
         q: &Question,
         sections: &BTreeSet<&str>,
         add_ons: &BTreeSet<&str>,
-        problems: &mut Vec<String>,
+        problems: &mut Vec<Problem>,
     ) {
         if !is_identifier(&q.id) {
-            problems.push(format!(
-                "question {:?}: id must be letters, digits, '-' or '_'",
-                q.id
+            problems.push(Problem::question(
+                &q.id,
+                QuestionField::Id,
+                format!(
+                    "question {:?}: id must be letters, digits, '-' or '_'",
+                    q.id
+                ),
             ));
         }
         if q.text.trim().is_empty() {
-            problems.push(format!("question {}: text must not be empty", q.id));
+            problems.push(Problem::question(
+                &q.id,
+                QuestionField::Text,
+                format!("question {}: text must not be empty", q.id),
+            ));
         }
         if !sections.contains(q.section.as_str()) {
-            problems.push(format!(
-                "question {}: section {:?} is not defined",
-                q.id, q.section
+            problems.push(Problem::question(
+                &q.id,
+                QuestionField::Section,
+                format!("question {}: section {:?} is not defined", q.id, q.section),
             ));
         }
         if let Some(a) = &q.add_on {
             if !add_ons.contains(a.as_str()) {
-                problems.push(format!("question {}: add-on {:?} is not defined", q.id, a));
+                problems.push(Problem::question(
+                    &q.id,
+                    QuestionField::AddOn,
+                    format!("question {}: add-on {:?} is not defined", q.id, a),
+                ));
             }
         }
-        if self.scoring == Scoring::Weighted && q.weight > 100 {
-            problems.push(format!(
-                "question {}: weight {} is over 100",
-                q.id, q.weight
+        if self.scoring == Scoring::Weighted && q.weight > MAX_WEIGHT {
+            problems.push(Problem::question(
+                &q.id,
+                QuestionField::Weight,
+                format!(
+                    "question {}: weight {} is over {MAX_WEIGHT}",
+                    q.id, q.weight
+                ),
             ));
         }
     }
 
-    fn check_bands(&self, problems: &mut Vec<String>) {
+    fn check_bands(&self, problems: &mut Vec<Problem>) {
         let Some(first) = self.bands.first() else {
-            problems.push("at least one band is needed".to_owned());
+            problems.push(Problem::new(
+                Subject::Definition,
+                "at least one band is needed".to_owned(),
+            ));
             return;
         };
         if first.min_score != 0 {
-            problems.push(format!(
-                "band {}: the first band must start at 0, not {}",
-                first.level.as_str(),
-                first.min_score
+            problems.push(Problem::new(
+                Subject::Band(first.level),
+                format!(
+                    "band {}: the first band must start at 0, not {}",
+                    first.level.as_str(),
+                    first.min_score
+                ),
             ));
         }
         for pair in self.bands.windows(2) {
             if pair[1].min_score <= pair[0].min_score || pair[1].level <= pair[0].level {
-                problems.push(format!(
-                    "band {}: bands must rise in both score and level after {}",
-                    pair[1].level.as_str(),
-                    pair[0].level.as_str()
+                problems.push(Problem::new(
+                    Subject::Band(pair[1].level),
+                    format!(
+                        "band {}: bands must rise in both score and level after {}",
+                        pair[1].level.as_str(),
+                        pair[0].level.as_str()
+                    ),
                 ));
             }
         }
         let max = self.max_score();
         for b in &self.bands {
             if b.min_score > max {
-                problems.push(format!(
-                    "band {}: starts at {} but the highest possible score is {}",
-                    b.level.as_str(),
-                    b.min_score,
-                    max
+                problems.push(Problem::new(
+                    Subject::Band(b.level),
+                    format!(
+                        "band {}: starts at {} but the highest possible score is {}",
+                        b.level.as_str(),
+                        b.min_score,
+                        max
+                    ),
                 ));
             }
         }
@@ -436,12 +573,16 @@ fn is_identifier(id: &str) -> bool {
 fn unique_ids<'a>(
     ids: impl Iterator<Item = &'a str>,
     what: &str,
-    problems: &mut Vec<String>,
+    subject: impl Fn(&str) -> Subject,
+    problems: &mut Vec<Problem>,
 ) -> BTreeSet<&'a str> {
     let mut seen = BTreeSet::new();
     for id in ids {
         if !seen.insert(id) {
-            problems.push(format!("{what} {id:?} is defined twice"));
+            problems.push(Problem::new(
+                subject(id),
+                format!("{what} {id:?} is defined twice"),
+            ));
         }
     }
     seen

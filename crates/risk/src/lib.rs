@@ -19,8 +19,8 @@ pub use api::{
     ErrorBody, FieldError, JudgementRequest, ScoreError, ScoreRequest, ScoreResponse, score_request,
 };
 pub use instrument::{
-    AddOn, AnswerKind, Band, DefinitionError, InstrumentDefinition, Question, RiskLevel, Scoring,
-    Section,
+    AddOn, AnswerKind, Band, DefinitionError, InstrumentDefinition, LocalChanges, MAX_WEIGHT,
+    Problem, Question, QuestionField, RiskLevel, Scoring, Section, Subject,
 };
 pub use judgement::{FinalLevel, JudgementError, MIN_REASON_CHARS, apply_judgement};
 pub use marac::{

@@ -61,11 +61,23 @@ const INSERT_CHUNK: usize = 64;
 
 async fn write_batch(pool: &sqlx::AnyPool, events: &[&AuditEvent]) -> Result<i64, StoreError> {
     let mut tx = pool.begin().await?;
+    let first = append_in(&mut tx, events).await?;
+    tx.commit().await?;
+    Ok(first)
+}
+
+/// Appends events to the chain inside the caller's transaction and returns the first new
+/// sequence number; they become durable when, and only if, that transaction commits. For
+/// rare writes whose record and audit entry must not exist one without the other.
+pub(crate) async fn append_in(
+    tx: &mut crate::Tx<'_>,
+    events: &[&AuditEvent],
+) -> Result<i64, StoreError> {
     // Taking the head row's write lock first serialises writers across processes and, on
     // SQLite, takes the database write lock before anything is read; RETURNING reads the
     // head in the same round trip.
     let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     let (mut seq, mut hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
     let first = seq + 1;
@@ -79,22 +91,21 @@ async fn write_batch(pool: &sqlx::AnyPool, events: &[&AuditEvent]) -> Result<i64
     // One statement per chunk rather than per entry: the batch costs a few round trips
     // whatever its size, which is what keeps auditing every read cheap.
     for chunk in entries.chunks(INSERT_CHUNK) {
-        insert_entries(&mut tx, chunk).await?;
+        insert_entries(tx, chunk).await?;
     }
     for entry in entries.iter().filter(|e| e.seq % CHECKPOINT_EVERY == 0) {
         sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at) VALUES ($1, $2, $3)")
             .bind(entry.seq)
             .bind(&entry.hash)
             .bind(now_unix())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)
         .bind(&hash)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
     Ok(first)
 }
 

@@ -35,6 +35,7 @@ const ALL: &[Migration] = &[
     migration!(4, "0004_referrals"),
     migration!(5, "0005_cases"),
     migration!(6, "0006_directory"),
+    migration!(8, "0008_instruments"),
 ];
 
 /// The newest schema version this binary knows.
@@ -51,7 +52,8 @@ const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at BIGINT NOT NULL
 )";
 
-/// Brings the schema up to [`MIGRATIONS_LATEST`], each step in its own transaction.
+/// Brings the schema up to [`MIGRATIONS_LATEST`], each step in its own transaction; steps
+/// are recorded by number, so a gap in the numbering is allowed.
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     let pool = store.pool();
     let mut conn = pool.acquire().await?;
@@ -75,18 +77,20 @@ async fn apply_pending(
     conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
 ) -> Result<(), StoreError> {
     sqlx::query(BOOKKEEPING).execute(&mut **conn).await?;
-    let current: Option<i64> =
-        sqlx::query_scalar("SELECT CAST(MAX(version) AS BIGINT) FROM schema_migrations")
-            .fetch_one(&mut **conn)
-            .await?;
-    let current = current.unwrap_or(0);
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(&mut **conn)
+        .await?;
+    let current = applied.iter().copied().max().unwrap_or(0);
     if current > MIGRATIONS_LATEST {
         return Err(StoreError::SchemaTooNew {
             found: current,
             latest: MIGRATIONS_LATEST,
         });
     }
-    for m in ALL.iter().filter(|m| m.version > current) {
+    // Every step not yet recorded is applied, in order, even one numbered below the newest
+    // applied step: numbers may be reserved by changes that are merged later, and a database
+    // migrated in between must still receive them.
+    for m in ALL.iter().filter(|m| !applied.contains(&m.version)) {
         let sql = match store.backend() {
             Backend::Sqlite => m.sqlite,
             Backend::Postgres => m.postgres,

@@ -5,6 +5,7 @@ mod audit;
 mod cases;
 mod directory;
 mod identity;
+mod instruments;
 mod migrations;
 mod referrals;
 mod sessions;

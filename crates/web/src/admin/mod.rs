@@ -6,6 +6,7 @@
 
 mod agencies;
 mod audit;
+mod instruments;
 mod tokens;
 mod users;
 
@@ -46,8 +47,8 @@ pub enum Verb {
 pub struct RouteSpec {
     /// Method.
     pub verb: Verb,
-    /// Path pattern; `{agency_id}`, `{user_id}`, `{token_id}`, `{record_type}` and
-    /// `{record_id}` are placeholders.
+    /// Path pattern; `{agency_id}`, `{user_id}`, `{token_id}`, `{record_type}`,
+    /// `{record_id}` and `{instrument}` are placeholders.
     pub path: &'static str,
     /// Who may use it.
     pub guard: Guard,
@@ -226,6 +227,38 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         verb: Verb::Get,
+        path: "/admin/instruments",
+        guard: ADMIN,
+        sample_form: "",
+        ok_status: 200,
+        handler: || get(instruments::list),
+    },
+    RouteSpec {
+        verb: Verb::Get,
+        path: "/admin/instruments/{instrument}",
+        guard: ADMIN,
+        sample_form: "",
+        ok_status: 200,
+        handler: || get(instruments::show),
+    },
+    RouteSpec {
+        verb: Verb::Get,
+        path: "/admin/instruments/{instrument}/edit",
+        guard: ADMIN,
+        sample_form: "",
+        ok_status: 200,
+        handler: || get(instruments::edit_form),
+    },
+    RouteSpec {
+        verb: Verb::Post,
+        path: "/admin/instruments/{instrument}/versions",
+        guard: ADMIN,
+        sample_form: "base_version=1&weight-weapon-carrying=4&band-medium=6&note=Weapon+carrying+weighs+more",
+        ok_status: 303,
+        handler: || post(instruments::publish),
+    },
+    RouteSpec {
+        verb: Verb::Get,
         path: "/access-log/{record_type}/{record_id}",
         guard: Guard::AccessLogPolicy,
         sample_form: "",
@@ -333,6 +366,9 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
             "Second factor removed. The person will set up a new one at their next sign-in."
         }
         "token-revoked" => "Token revoked. It no longer works.",
+        "instrument-published" => {
+            "New version published. New assessments use it; earlier assessments keep the version they were made with."
+        }
         _ => return None,
     })
 }

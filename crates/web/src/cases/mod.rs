@@ -18,7 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use pathways_domain::access::Denial;
 use pathways_domain::{Action, Decision, RecordFacts, decide};
-use pathways_risk::InstrumentRegistry;
+use pathways_risk::{InstrumentDefinition, InstrumentRegistry};
 use pathways_store::cases::CaseRow;
 use pathways_store::now_unix;
 
@@ -81,8 +81,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/cases/{id}", get(api::show))
 }
 
-/// The shipped risk instruments, loaded once.
-pub(crate) fn registry() -> &'static InstrumentRegistry {
+/// The risk instruments shipped in the binary, loaded once.
+pub(crate) fn builtin_registry() -> &'static InstrumentRegistry {
     static REGISTRY: OnceLock<InstrumentRegistry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         // The definitions are compiled into the binary and validated by the risk crate's
@@ -95,6 +95,34 @@ pub(crate) use crate::error::render_page as render;
 
 /// A case the user may act on, with the facts the decision was made on.
 pub(crate) struct Allowed {
+/// Every version of every risk instrument: the shipped definitions plus the versions the
+/// council has published (`risk_instrument_versions`). New assessments use `latest`; a
+/// stored assessment is shown and rescored with `get(instrument, version)`.
+///
+/// Read from the store on each use rather than cached in the application state: assessments
+/// and the instrument pages are rare beside other requests, the table holds a few small
+/// rows, and reading it each time means a version published through one instance is used
+/// at once by every other instance, with no cache to invalidate. The case page skips the
+/// query when every assessment on it was made with a shipped version.
+pub(crate) async fn registry(state: &AppState) -> Result<InstrumentRegistry, AppError> {
+    let mut registry = builtin_registry().clone();
+    for stored in state.store().all_instrument_versions().await? {
+        let name = format!(
+            "published {} version {}",
+            stored.instrument_key, stored.version
+        );
+        // Every stored version was validated when it was published; one that no longer
+        // loads is damage to report, not input to skip (skipping would silently score new
+        // assessments with an older version).
+        let def = InstrumentDefinition::from_json(&name, &stored.definition)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        registry
+            .insert(def)
+            .map_err(|e| AppError::Internal(format!("{name}: {e}")))?;
+    }
+    Ok(registry)
+}
+
     /// The case.
     pub case: CaseRow,
     /// Its access facts (for later decisions such as the address).

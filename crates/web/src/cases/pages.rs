@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use pathways_domain::{Action, Permission, decide};
+use pathways_risk::InstrumentRegistry;
 use pathways_store::cases::{
     Assessment, CaseRow, CaseSort, CaseStatus, CaseloadCounts, CaseloadQuery, CaseloadView,
     DocumentMeta, Entry, Goal, NewCase, NewEntry, Review, ServiceReferral, Task, TeamMember,
@@ -483,8 +484,8 @@ pub(crate) struct AssessmentView {
     pub marac: Option<bool>,
 }
 
-fn assessment_view(a: &Assessment) -> AssessmentView {
-    let title = super::registry()
+fn assessment_view(registry: &InstrumentRegistry, a: &Assessment) -> AssessmentView {
+    let title = registry
         .get(&a.instrument, u32::try_from(a.version).unwrap_or(0))
         .map(|d| d.title.clone())
         .unwrap_or_else(|| a.instrument.clone());
@@ -664,6 +665,19 @@ pub(crate) async fn show(
         .unwrap_or_default();
     let address = format!(
         "{} {}",
+    // Each assessment is shown with the version it was made with; published versions are
+    // read only when the history holds one.
+    let shipped = super::builtin_registry();
+    let published;
+    let registry = if history_rows
+        .iter()
+        .all(|a| u32::try_from(a.version).is_ok_and(|v| shipped.get(&a.instrument, v).is_some()))
+    {
+        shipped
+    } else {
+        published = super::registry(state).await?;
+        &published
+    };
         person.details.address_line, person.details.postcode
     )
     .trim()
@@ -691,7 +705,10 @@ pub(crate) async fn show(
         risk_when: case.risk_at.map(when).unwrap_or_default(),
         marac_summary,
         marac_criteria,
-        history: history_rows.iter().map(assessment_view).collect(),
+        history: history_rows
+            .iter()
+            .map(|a| assessment_view(registry, a))
+            .collect(),
         dob: person.details.dob.clone().unwrap_or_default(),
         address: (address_ok && !address.is_empty()).then_some(address),
         address_hidden: !address_ok,

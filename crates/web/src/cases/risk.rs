@@ -129,7 +129,8 @@ async fn page(
     errors: Vec<FieldError>,
 ) -> Result<Response, AppError> {
     let allowed = for_edit(state, staff, case_id).await?;
-    let def = registry().latest(key).ok_or(AppError::NotFound)?;
+    let registry = registry(state).await?;
+    let def = registry.latest(key).ok_or(AppError::NotFound)?;
     let levels = def
         .levels()
         .into_iter()
@@ -247,8 +248,24 @@ async fn submit_inner(
     form: &BTreeMap<String, String>,
 ) -> Result<Response, AppError> {
     let allowed = for_edit(state, staff, id).await?;
-    let def = registry().latest(key).ok_or(AppError::NotFound)?;
-    let scored = score_request(registry(), key, request_from(def, form)).map_err(|e| {
+    let registry = registry(state).await?;
+    let def = registry.latest(key).ok_or(AppError::NotFound)?;
+    // The form names the version it showed. If a newer one was published meanwhile, the
+    // answers were given to other questions: show the new version's form with the answers
+    // kept, rather than scoring them against questions the practitioner did not see.
+    let shown = form
+        .get("version")
+        .and_then(|v| v.trim().parse::<u32>().ok());
+    if shown.is_some_and(|v| v != def.version) {
+        return Err(AppError::Invalid(vec![FieldError {
+            field: "assessment-version".into(),
+            message: format!(
+                "This tool was updated to version {} while you were filling it in. Check your answers against the questions below and save again",
+                def.version
+            ),
+        }]));
+    }
+    let scored = score_request(&registry, key, request_from(def, form)).map_err(|e| {
         AppError::Invalid(
             e.body()
                 .errors
@@ -316,8 +333,13 @@ pub(crate) async fn api_score(
         reason: String::new(),
         outcome: "allowed".into(),
     };
+    // The latest version, shipped or published, unless the request names another.
+    let registry = match registry(&state).await {
+        Ok(r) => r,
+        Err(e) => return e.into_json(),
+    };
     let result = pathways_risk::ScoreRequest::from_json(&body)
-        .and_then(|req| score_request(registry(), &key, req));
+        .and_then(|req| score_request(&registry, &key, req));
     let response = match result {
         Ok(scored) => (StatusCode::OK, Json(scored)).into_response(),
         Err(e) => {
@@ -336,6 +358,7 @@ pub(crate) async fn api_score(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cases::builtin_registry;
 
     #[test]
     fn api_field_paths_map_to_form_fields() {
@@ -350,7 +373,7 @@ mod tests {
 
     #[test]
     fn the_dash_form_has_every_question_once() {
-        let def = registry().latest("dash").expect("dash");
+        let def = builtin_registry().latest("dash").expect("dash");
         let views = sections(def, &BTreeMap::new(), &[]);
         let n: usize = views.iter().map(|s| s.questions.len()).sum();
         assert_eq!(n, def.questions.len());
@@ -359,7 +382,7 @@ mod tests {
 
     #[test]
     fn form_answers_become_a_request() {
-        let def = registry().latest("dash").expect("dash");
+        let def = builtin_registry().latest("dash").expect("dash");
         let mut form = BTreeMap::new();
         form.insert("csrf".to_string(), "x".to_string());
         form.insert("q1".to_string(), "yes".to_string());

@@ -6,6 +6,7 @@ mod api;
 mod cases;
 mod directory;
 mod foundation;
+mod instruments;
 mod login;
 mod logs;
 mod matrix;

@@ -103,6 +103,7 @@ async fn every_route_for_every_role() {
             .replace("{token_id}", &token)
             .replace("{record_type}", "user")
             .replace("{record_id}", &target.id)
+            .replace("{instrument}", pathways_risk::YV_SCREENING)
             .replace("{unique}", &unique.to_string())
     };
     let mut checked = 0;
@@ -191,6 +192,7 @@ async fn every_route_for_every_role() {
         "token_created",
         "token_revoked",
         "audit_verified",
+        "instrument_published",
     ] {
         assert!(
             audit.iter().any(|(a, _, _)| a == action),
