@@ -272,8 +272,48 @@ const CASE_COLUMNS: &str = "c.id, c.reference, c.person_id, \
 
 const CASE_FROM: &str =
     "cases c JOIN people p ON p.id = c.person_id JOIN users u ON u.id = c.lead_worker_id";
-/// Counting needs no lead worker name; the reference guarantees one exists.
-const COUNT_FROM: &str = "cases c JOIN people p ON p.id = c.person_id";
+
+/// The case columns each team row carries (copied by triggers, see migration 0007), under
+/// the names the caseload conditions and sort orders use.
+const TEAM_COLUMNS: &str = "t.case_id AS id, t.status, t.restricted, t.person_id, t.risk_level, \
+    t.risk_at, t.opened_at, t.updated_at, t.next_task_due_at, t.next_review_at";
+
+/// What a caseload reads from, as `c` (with the person as `p` when a name is needed).
+///
+/// Every view but search reads its candidates from the team rows: one range of the
+/// `case_team_list` index, no case row per candidate. "Mine" is the user's own rows, "team"
+/// the agency's; the other tabs (and the tab counts) take every case the user works, each
+/// once, flagged `mine` and `team`. The filter binds the user as `$1` and the agency as `$2`.
+fn list_from(q: &CaseloadQuery) -> String {
+    let source = match q.view {
+        CaseloadView::Search => "cases c".to_string(),
+        CaseloadView::Mine => format!(
+            "(SELECT {TEAM_COLUMNS} FROM case_team t WHERE t.member_kind = 'user' AND t.member_id = $1) c"
+        ),
+        CaseloadView::Team => format!(
+            "(SELECT {TEAM_COLUMNS} FROM case_team t WHERE t.member_kind = 'agency' AND t.member_id = $2) c"
+        ),
+        CaseloadView::OverdueTasks | CaseloadView::ReviewsDue | CaseloadView::HighRisk => format!(
+            "(SELECT {TEAM_COLUMNS}, 1 AS mine, \
+             CASE WHEN t.case_id IN (SELECT case_id FROM case_team WHERE member_kind = 'agency' AND member_id = $2) \
+             THEN 1 ELSE 0 END AS team \
+             FROM case_team t WHERE t.member_kind = 'user' AND t.member_id = $1 \
+             UNION ALL \
+             SELECT {TEAM_COLUMNS}, 0 AS mine, 1 AS team \
+             FROM case_team t WHERE t.member_kind = 'agency' AND t.member_id = $2 \
+             AND t.case_id NOT IN (SELECT case_id FROM case_team WHERE member_kind = 'user' AND member_id = $1)) c"
+        ),
+    };
+    if needs_person(q) {
+        format!("{source} JOIN people p ON p.id = c.person_id")
+    } else {
+        source
+    }
+}
+
+fn needs_person(q: &CaseloadQuery) -> bool {
+    q.sort == CaseSort::Name || q.text.as_deref().is_some_and(|t| !t.trim().is_empty())
+}
 
 fn case_from(r: &Row) -> Result<CaseRow, StoreError> {
     let status: String = r.try_get("status")?;
@@ -699,8 +739,22 @@ fn apply_binds<'q>(
     q
 }
 
-/// Builds the WHERE clause: candidates by team membership (or everything for borough-wide
-/// search), restricted records only for their access list or a live break-glass grant
+fn apply_scalar_binds<'q>(
+    mut q: sqlx::query::QueryScalar<'q, sqlx::Any, i64, sqlx::any::AnyArguments<'q>>,
+    binds: &[Bind],
+) -> sqlx::query::QueryScalar<'q, sqlx::Any, i64, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.clone()),
+            Bind::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+/// Builds the WHERE clause over [`list_from`]: the search's candidates (team membership,
+/// referrals and access lists, or everything for borough-wide search; the other views get
+/// theirs from `list_from`), restricted records only for their access list or a live break-glass grant
 /// (search keeps restricted records so they can be shown as "a restricted record exists").
 fn caseload_filter(q: &CaseloadQuery) -> Filter {
     filter_with(q, true)
@@ -716,24 +770,13 @@ fn filter_with(q: &CaseloadQuery, view_condition: bool) -> Filter {
     let me = f.bind(Bind::Text(q.user_id.clone()));
     let agency = f.bind(Bind::Text(q.agency_id.clone()));
     let mut clauses: Vec<String> = Vec::new();
-    let mine = format!(
-        "c.id IN (SELECT case_id FROM case_team WHERE member_kind = 'user' AND member_id = {me})"
-    );
-    let team = format!(
-        "c.id IN (SELECT case_id FROM case_team WHERE member_kind = 'agency' AND member_id = {agency})"
-    );
-    let worked = format!(
-        "c.id IN (SELECT case_id FROM case_team WHERE (member_kind = 'user' AND member_id = {me}) \
-         OR (member_kind = 'agency' AND member_id = {agency}))"
-    );
-    match q.view {
-        CaseloadView::Mine => clauses.push(mine),
-        CaseloadView::Team => clauses.push(team),
-        CaseloadView::Search if q.borough_wide => {}
-        CaseloadView::Search => clauses.push(format!(
-            "({worked} OR c.referrer_id = {me} OR c.id IN (SELECT case_id FROM case_access WHERE user_id = {me}))"
-        )),
-        _ => clauses.push(worked),
+    // Every view but search takes its candidates from `list_from`.
+    if q.view == CaseloadView::Search && !q.borough_wide {
+        clauses.push(format!(
+            "(c.id IN (SELECT case_id FROM case_team WHERE (member_kind = 'user' AND member_id = {me}) \
+             OR (member_kind = 'agency' AND member_id = {agency})) \
+             OR c.referrer_id = {me} OR c.id IN (SELECT case_id FROM case_access WHERE user_id = {me}))"
+        ));
     }
     let now = f.bind(Bind::Int(q.now));
     match q.view {
@@ -755,8 +798,10 @@ fn filter_with(q: &CaseloadQuery, view_condition: bool) -> Filter {
         } else {
             String::new()
         };
+        // Restricted people are few: the NOT IN set is read once from a partial index, so
+        // the people table is not touched for every candidate.
         clauses.push(format!(
-            "((c.restricted = 0 AND p.restricted = 0) \
+            "((c.restricted = 0 AND c.person_id NOT IN (SELECT id FROM people WHERE restricted = 1)) \
              OR EXISTS (SELECT 1 FROM case_access a WHERE a.case_id = c.id AND a.user_id = {me}) \
              OR EXISTS (SELECT 1 FROM person_access pa WHERE pa.person_id = c.person_id AND pa.user_id = {me} \
              AND pa.scope = 'restricted'){glass})"
@@ -1189,32 +1234,40 @@ impl Store {
     }
 
     /// A caseload list page and its total, with the candidate rules of [`CaseloadQuery`].
+    ///
+    /// One pass finds the page's ids and the total (a window count) from the `cases_list`
+    /// index; only the rows shown are then joined to the person and lead worker.
     pub async fn caseload(&self, q: &CaseloadQuery) -> Result<CaseloadPage, StoreError> {
         let f = caseload_filter(q);
-        let count_sql = format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM {COUNT_FROM} WHERE {}",
-            f.sql
-        );
-        let total: i64 = {
-            let mut cq = sqlx::query_scalar::<_, i64>(&count_sql);
-            for b in &f.binds {
-                cq = match b {
-                    Bind::Text(s) => cq.bind(s.clone()),
-                    Bind::Int(i) => cq.bind(*i),
-                };
-            }
-            cq.fetch_one(self.pool()).await?
-        };
         let per_page = q.per_page.clamp(1, 200);
         let offset = (q.page.max(1) - 1) * per_page;
+        let order = order_by(q.sort);
         let sql = format!(
-            "SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE {} ORDER BY {} LIMIT {per_page} OFFSET {offset}",
+            "SELECT {CASE_COLUMNS}, pick.total FROM \
+             (SELECT c.id AS pick_id, CAST(COUNT(*) OVER () AS BIGINT) AS total FROM {} WHERE {} \
+              ORDER BY {order} LIMIT {per_page} OFFSET {offset}) pick \
+             JOIN cases c ON c.id = pick.pick_id JOIN people p ON p.id = c.person_id \
+             JOIN users u ON u.id = c.lead_worker_id ORDER BY {order}",
+            list_from(q),
             f.sql,
-            order_by(q.sort)
         );
         let rows = apply_binds(sqlx::query(&sql), &f.binds)
             .fetch_all(self.pool())
             .await?;
+        let total = match rows.first() {
+            Some(r) => r.try_get("total")?,
+            // Past the last page (or nothing at all): the total still has to be told.
+            None => {
+                let count_sql = format!(
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM {} WHERE {}",
+                    list_from(q),
+                    f.sql
+                );
+                apply_scalar_binds(sqlx::query_scalar::<_, i64>(&count_sql), &f.binds)
+                    .fetch_one(self.pool())
+                    .await?
+            }
+        };
         Ok(CaseloadPage {
             rows: rows.iter().map(case_from).collect::<Result<_, _>>()?,
             total,
@@ -1234,20 +1287,19 @@ impl Store {
             status: None,
             risk: None,
             text: None,
+            sort: CaseSort::Opened,
             ..base.clone()
         };
         let mut f = filter_with(&q, false);
         let until = f.bind(Bind::Int(q.now + q.review_horizon));
         // caseload_filter binds the user as $1, the agency as $2 and now as $3.
         let sql = format!(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN c.id IN (SELECT case_id FROM case_team WHERE member_kind = 'user' \
-             AND member_id = $1) THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN c.id IN (SELECT case_id FROM case_team WHERE member_kind = 'agency' \
-             AND member_id = $2) THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            "SELECT CAST(COALESCE(SUM(c.mine), 0) AS BIGINT), CAST(COALESCE(SUM(c.team), 0) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN c.next_task_due_at < $3 THEN 1 ELSE 0 END), 0) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN c.next_review_at <= {until} THEN 1 ELSE 0 END), 0) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN c.risk_level = 'high' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM {COUNT_FROM} WHERE {}",
+             FROM {} WHERE {}",
+            list_from(&q),
             f.sql
         );
         let mut cq = sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(&sql);

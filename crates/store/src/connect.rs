@@ -132,7 +132,7 @@ impl Store {
 
     async fn open_postgres(url: &str) -> Result<Store, StoreError> {
         let pool = AnyPoolOptions::new()
-            .max_connections(16)
+            .max_connections(postgres_pool_size())
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
@@ -196,6 +196,15 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// PostgreSQL connections one process keeps at most: twice the CPU cores, between 4 and 32.
+/// Every query here is short, so a few connections serve many concurrent requests; more
+/// connections than the machine can run at once only add context switches and lengthen the
+/// slowest responses, while requests waiting for a connection queue fairly in the pool.
+fn postgres_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(cores * 2).unwrap_or(32).clamp(4, 32)
 }
 
 #[cfg(test)]

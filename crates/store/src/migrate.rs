@@ -35,6 +35,7 @@ const ALL: &[Migration] = &[
     migration!(4, "0004_referrals"),
     migration!(5, "0005_cases"),
     migration!(6, "0006_directory"),
+    migration!(7, "0007_caseload"),
     migration!(8, "0008_instruments"),
 ];
 

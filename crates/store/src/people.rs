@@ -295,6 +295,51 @@ impl Store {
         Ok(id)
     }
 
+    /// Restricts a person's current address to a named list (`person_access` rows with
+    /// scope `address`), or lifts the restriction and clears the list, in one transaction.
+    /// The rest of the record stays visible to whoever may see it.
+    pub async fn set_address_restriction(
+        &self,
+        person_id: &str,
+        restricted: bool,
+        access_list: &[String],
+        by: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_unix();
+        let mut tx = self.begin_write().await?;
+        let done =
+            sqlx::query("UPDATE people SET address_restricted = $1, updated_at = $2 WHERE id = $3")
+                .bind(i64::from(restricted))
+                .bind(now)
+                .bind(person_id)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "person" });
+        }
+        if restricted {
+            for user in access_list {
+                sqlx::query(
+                    "INSERT INTO person_access (person_id, user_id, scope, added_at, added_by) \
+                     VALUES ($1, $2, 'address', $3, $4) ON CONFLICT (person_id, user_id, scope) DO NOTHING",
+                )
+                .bind(person_id)
+                .bind(user)
+                .bind(now)
+                .bind(by)
+                .execute(&mut *tx)
+                .await?;
+            }
+        } else {
+            sqlx::query("DELETE FROM person_access WHERE person_id = $1 AND scope = 'address'")
+                .bind(person_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// One person by id (merged or not).
     pub async fn person(&self, id: &str) -> Result<Person, StoreError> {
         let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1");

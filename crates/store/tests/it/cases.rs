@@ -270,6 +270,109 @@ async fn caseload_views_filter_and_hide_restricted_cases_from_those_not_listed()
 }
 
 #[tokio::test]
+async fn caseload_lists_and_tab_counts_follow_every_change_to_a_case() {
+    on_every_backend!(|store| {
+        let w = world(&store).await;
+        let a = open(&store, &w, "Ada", false).await;
+        let b = open(&store, &w, "Ben", false).await;
+        let c = open(&store, &w, "Cal", false).await;
+        // Another agency's case that Bilal is named on: his, but not his team's.
+        let theirs = store
+            .open_case(&NewCase {
+                person_id: person(&store, "Dee", "Example", false).await,
+                lead_worker_id: w.other.id.clone(),
+                opened_by: w.other.id.clone(),
+                ..NewCase::default()
+            })
+            .await
+            .expect("case")
+            .id;
+        for case in [&a, &theirs] {
+            store
+                .add_team_member(case, "user", &w.bilal.id, &w.other.id)
+                .await
+                .expect("member");
+        }
+        let total = |view| {
+            let q = query(view, &w.bilal);
+            let store = store.clone();
+            async move { store.caseload(&q).await.expect("list").total }
+        };
+        let counts = store
+            .caseload_counts(&query(CaseloadView::Mine, &w.bilal))
+            .await
+            .expect("counts");
+        // Named on Ada's case, whose agency is also his: counted once in each tab.
+        assert_eq!((counts.mine, counts.team), (2, 3));
+        assert_eq!(counts.mine, total(CaseloadView::Mine).await);
+        assert_eq!(counts.team, total(CaseloadView::Team).await);
+
+        // Changes made after the team rows were written reach the lists and the counts.
+        store
+            .set_case_status(&b, CaseStatus::OnHold)
+            .await
+            .expect("on hold");
+        store
+            .add_task(&c, "Visit", &w.amara.id, now_unix() - 60, &w.amara.id)
+            .await
+            .expect("task");
+        store
+            .add_task(&theirs, "Call", &w.other.id, now_unix() - 60, &w.other.id)
+            .await
+            .expect("task");
+        store
+            .close_case(&a, "Goals met", "{}")
+            .await
+            .expect("closed");
+        store
+            .set_case_restriction(&c, true, "Dev Patel", &[], &w.amara.id)
+            .await
+            .expect("restricted");
+        let counts = store
+            .caseload_counts(&query(CaseloadView::Mine, &w.bilal))
+            .await
+            .expect("counts");
+        // Ada's case is closed; Cal's is restricted to Amara; Ben's is on hold (still listed).
+        assert_eq!((counts.mine, counts.team), (1, 1));
+        assert_eq!(
+            counts.overdue_tasks, 1,
+            "only the visible overdue case counts"
+        );
+        assert_eq!(
+            counts.overdue_tasks,
+            total(CaseloadView::OverdueTasks).await
+        );
+        let overdue = store
+            .caseload(&query(CaseloadView::OverdueTasks, &w.bilal))
+            .await
+            .expect("overdue");
+        assert_eq!(overdue.rows[0].id, theirs);
+        let mut closed = query(CaseloadView::Team, &w.bilal);
+        closed.status = Some(CaseStatus::Closed);
+        let closed = store.caseload(&closed).await.expect("closed");
+        assert_eq!(
+            closed.rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+            vec![a.clone()]
+        );
+        let amara = store
+            .caseload_counts(&query(CaseloadView::Mine, &w.amara))
+            .await
+            .expect("counts");
+        assert_eq!((amara.mine, amara.team, amara.overdue_tasks), (2, 2, 1));
+
+        // A page past the end is empty but still tells the total.
+        let mut beyond = query(CaseloadView::Team, &w.amara);
+        beyond.per_page = 1;
+        beyond.page = 5;
+        let page = store.caseload(&beyond).await.expect("beyond");
+        assert_eq!((page.rows.len(), page.total), (0, 2));
+        beyond.page = 2;
+        let page = store.caseload(&beyond).await.expect("second");
+        assert_eq!((page.rows.len(), page.total), (1, 2));
+    });
+}
+
+#[tokio::test]
 async fn tasks_and_reviews_keep_the_next_due_dates_on_the_case() {
     on_every_backend!(|store| {
         let w = world(&store).await;
