@@ -91,10 +91,6 @@ pub(crate) fn builtin_registry() -> &'static InstrumentRegistry {
     })
 }
 
-pub(crate) use crate::error::render_page as render;
-
-/// A case the user may act on, with the facts the decision was made on.
-pub(crate) struct Allowed {
 /// Every version of every risk instrument: the shipped definitions plus the versions the
 /// council has published (`risk_instrument_versions`). New assessments use `latest`; a
 /// stored assessment is shown and rescored with `get(instrument, version)`.
@@ -123,6 +119,10 @@ pub(crate) async fn registry(state: &AppState) -> Result<InstrumentRegistry, App
     Ok(registry)
 }
 
+pub(crate) use crate::error::render_page as render;
+
+/// A case the user may act on, with the facts the decision was made on.
+pub(crate) struct Allowed {
     /// The case.
     pub case: CaseRow,
     /// Its access facts (for later decisions such as the address).

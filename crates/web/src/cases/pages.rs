@@ -659,12 +659,6 @@ pub(crate) async fn show(
     let address_ok = decide(&staff.actor(), Action::ViewAddress, &allowed.facts, now).allowed();
     let can_edit = decide(&staff.actor(), Action::Edit, &allowed.facts, now).allowed();
     let history_rows = store.assessments(&case.id).await?;
-    let latest_dash = history_rows.iter().find(|a| a.eligibility != "null");
-    let (marac_summary, marac_criteria) = latest_dash
-        .map(|a| criteria(&a.eligibility))
-        .unwrap_or_default();
-    let address = format!(
-        "{} {}",
     // Each assessment is shown with the version it was made with; published versions are
     // read only when the history holds one.
     let shipped = super::builtin_registry();
@@ -678,6 +672,12 @@ pub(crate) async fn show(
         published = super::registry(state).await?;
         &published
     };
+    let latest_dash = history_rows.iter().find(|a| a.eligibility != "null");
+    let (marac_summary, marac_criteria) = latest_dash
+        .map(|a| criteria(&a.eligibility))
+        .unwrap_or_default();
+    let address = format!(
+        "{} {}",
         person.details.address_line, person.details.postcode
     )
     .trim()
