@@ -282,8 +282,10 @@ const TEAM_COLUMNS: &str = "t.case_id AS id, t.status, t.restricted, t.person_id
 ///
 /// Every view but search reads its candidates from the team rows: one range of the
 /// `case_team_list` index, no case row per candidate. "Mine" is the user's own rows, "team"
-/// the agency's; the other tabs (and the tab counts) take every case the user works, each
-/// once, flagged `mine` and `team`. The filter binds the user as `$1` and the agency as `$2`.
+/// the agency's; the other tabs (and the tab counts) read both, flagged `mine` and `team`,
+/// and `worked` marks each case the user works exactly once (the agency's row, or the
+/// user's own where the agency is not on the team). The filter binds the user as `$1` and
+/// the agency as `$2`.
 fn list_from(q: &CaseloadQuery) -> String {
     let source = match q.view {
         CaseloadView::Search => "cases c".to_string(),
@@ -294,14 +296,13 @@ fn list_from(q: &CaseloadQuery) -> String {
             "(SELECT {TEAM_COLUMNS} FROM case_team t WHERE t.member_kind = 'agency' AND t.member_id = $2) c"
         ),
         CaseloadView::OverdueTasks | CaseloadView::ReviewsDue | CaseloadView::HighRisk => format!(
-            "(SELECT {TEAM_COLUMNS}, 1 AS mine, \
-             CASE WHEN t.case_id IN (SELECT case_id FROM case_team WHERE member_kind = 'agency' AND member_id = $2) \
-             THEN 1 ELSE 0 END AS team \
+            "(SELECT {TEAM_COLUMNS}, 1 AS mine, 0 AS team, \
+             CASE WHEN EXISTS (SELECT 1 FROM case_team x WHERE x.case_id = t.case_id \
+             AND x.member_kind = 'agency' AND x.member_id = $2) THEN 0 ELSE 1 END AS worked \
              FROM case_team t WHERE t.member_kind = 'user' AND t.member_id = $1 \
              UNION ALL \
-             SELECT {TEAM_COLUMNS}, 0 AS mine, 1 AS team \
-             FROM case_team t WHERE t.member_kind = 'agency' AND t.member_id = $2 \
-             AND t.case_id NOT IN (SELECT case_id FROM case_team WHERE member_kind = 'user' AND member_id = $1)) c"
+             SELECT {TEAM_COLUMNS}, 0 AS mine, 1 AS team, 1 AS worked \
+             FROM case_team t WHERE t.member_kind = 'agency' AND t.member_id = $2) c"
         ),
     };
     if needs_person(q) {
@@ -781,12 +782,14 @@ fn filter_with(q: &CaseloadQuery, view_condition: bool) -> Filter {
     let now = f.bind(Bind::Int(q.now));
     match q.view {
         _ if !view_condition => {}
-        CaseloadView::OverdueTasks => clauses.push(format!("c.next_task_due_at < {now}")),
+        CaseloadView::OverdueTasks => {
+            clauses.push(format!("c.worked = 1 AND c.next_task_due_at < {now}"))
+        }
         CaseloadView::ReviewsDue => {
             let until = f.bind(Bind::Int(q.now + q.review_horizon));
-            clauses.push(format!("c.next_review_at <= {until}"));
+            clauses.push(format!("c.worked = 1 AND c.next_review_at <= {until}"));
         }
-        CaseloadView::HighRisk => clauses.push("c.risk_level = 'high'".into()),
+        CaseloadView::HighRisk => clauses.push("c.worked = 1 AND c.risk_level = 'high'".into()),
         _ => {}
     }
     if q.view != CaseloadView::Search {
@@ -1295,9 +1298,9 @@ impl Store {
         // caseload_filter binds the user as $1, the agency as $2 and now as $3.
         let sql = format!(
             "SELECT CAST(COALESCE(SUM(c.mine), 0) AS BIGINT), CAST(COALESCE(SUM(c.team), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN c.next_task_due_at < $3 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN c.next_review_at <= {until} THEN 1 ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN c.risk_level = 'high' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             CAST(COALESCE(SUM(CASE WHEN c.worked = 1 AND c.next_task_due_at < $3 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN c.worked = 1 AND c.next_review_at <= {until} THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN c.worked = 1 AND c.risk_level = 'high' THEN 1 ELSE 0 END), 0) AS BIGINT) \
              FROM {} WHERE {}",
             list_from(&q),
             f.sql
