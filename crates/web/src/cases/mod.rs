@@ -49,6 +49,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/cases/{id}/status", post(pages::set_status))
         .route("/cases/{id}/close", post(pages::close_case))
         .route("/cases/{id}/restriction", post(pages::restriction))
+        .route(
+            "/cases/{id}/address-restriction",
+            post(pages::address_restriction),
+        )
         .route("/cases/{id}/break-glass", post(pages::break_glass))
         .route(
             "/cases/{id}/documents",

@@ -244,8 +244,12 @@ async fn caseload_inner(
 ) -> Result<Response, AppError> {
     staff.require(Permission::WorkCases)?;
     let q = params.query(&staff.actor());
-    let page = state.store().caseload(&q).await?;
-    let counts = state.store().caseload_counts(&q).await?;
+    // The list and the tab counts are independent reads: run them side by side on two
+    // connections.
+    let (page, counts) = tokio::try_join!(
+        state.store().caseload(&q),
+        state.store().caseload_counts(&q)
+    )?;
     let now = q.now;
     let rows: Vec<ListRow> = visible_rows(state, staff, page.rows)
         .await?
@@ -586,6 +590,8 @@ struct CasePage {
     dob: String,
     address: Option<String>,
     address_hidden: bool,
+    /// The person's address is restricted to a named list.
+    address_restricted: bool,
     safe_contact: Vec<(String, bool, String)>,
     team: Vec<TeamMember>,
     entries: Vec<(Entry, String)>,
@@ -712,6 +718,7 @@ pub(crate) async fn show(
         dob: person.details.dob.clone().unwrap_or_default(),
         address: (address_ok && !address.is_empty()).then_some(address),
         address_hidden: !address_ok,
+        address_restricted: person.address_restricted,
         safe_contact: store
             .safe_contacts(&case.person_id)
             .await?
@@ -1232,6 +1239,64 @@ pub(crate) async fn restriction(
             "restricted".into()
         } else {
             "unrestricted".into()
+        };
+        s.store().audit(event).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `POST /cases/{id}/address-restriction`: hides the person's current address from everyone
+/// but a named list (the lead worker, the member of staff setting it and one more named
+/// worker), even from users who may see the rest of the case; or lifts that restriction.
+pub(crate) async fn address_restriction(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<FormMap>,
+) -> Response {
+    let (s, st, case_id) = (state.clone(), staff.clone(), id.clone());
+    run_form(state, staff, id, async move {
+        let allowed = for_edit(&s, &st, &case_id).await?;
+        let restricted = match field(&f, "address_restricted") {
+            "yes" => true,
+            "no" => false,
+            _ => {
+                return Err(invalid(
+                    "address_restricted",
+                    "Choose whether to restrict the address or lift the restriction",
+                ));
+            }
+        };
+        let mut list = vec![allowed.case.lead_worker_id.clone(), st.user.id.clone()];
+        let extra = field(&f, "address_access_user_id");
+        if !extra.is_empty() {
+            match s.store().user(extra).await {
+                Ok(_) => {}
+                Err(pathways_store::StoreError::NotFound { .. }) => {
+                    return Err(invalid(
+                        "address_access_user_id",
+                        "Choose a worker from the list",
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            list.push(extra.to_string());
+        }
+        list.dedup();
+        s.store()
+            .set_address_restriction(&allowed.case.person_id, restricted, &list, &st.user.id)
+            .await?;
+        let mut event = st.event(
+            "address_restriction",
+            "person",
+            &allowed.case.person_id,
+            "allowed",
+        );
+        event.reason = if restricted {
+            format!("restricted from case {}", allowed.case.reference)
+        } else {
+            format!("lifted from case {}", allowed.case.reference)
         };
         s.store().audit(event).await?;
         Ok(())

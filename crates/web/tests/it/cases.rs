@@ -772,7 +772,7 @@ async fn restricted_cases_do_not_leak_on_any_path() {
         .await
         .expect("referral");
     let (bilal_client, _, _) = app.session(&bilal).await;
-    let (amara_client, _, _) = app.session(&amara).await;
+    let (amara_client, amara_csrf, _) = app.session(&amara).await;
     let (out_client, _, _) = app.session(&outsider).await;
 
     // Page: the access list sees it; a colleague sees only the contact; an outsider gets 404.
@@ -799,17 +799,59 @@ async fn restricted_cases_do_not_leak_on_any_path() {
             .status(),
         404
     );
-    // Address restriction is separate: visible only to the named address list.
-    app.sql(&format!("UPDATE people SET address_restricted = 1 WHERE id = (SELECT person_id FROM cases WHERE id = '{open_case}')")).await;
-    let page = get(&app, &amara_client, &format!("/cases/{open_case}"))
+    // Address restriction is separate: the lead worker restricts the address through the
+    // case page; then only the named list sees it, though colleagues still see the case.
+    let before = get(&app, &bilal_client, &format!("/cases/{open_case}"))
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(before.contains("12 Hidden Lane"), "{before}");
+    let bad = post_form(
+        &app,
+        &amara_client,
+        &format!("/cases/{open_case}/address-restriction"),
+        &amara_csrf,
+        &[("address_restricted", "maybe")],
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    let done = post_form(
+        &app,
+        &amara_client,
+        &format!("/cases/{open_case}/address-restriction"),
+        &amara_csrf,
+        &[
+            ("address_restricted", "yes"),
+            ("address_access_user_id", ""),
+        ],
+    )
+    .await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(app.audited("address_restriction").await, 1);
+    let colleague = get(&app, &bilal_client, &format!("/cases/{open_case}"))
         .await
         .text()
         .await
         .expect("body");
     assert!(
-        !page.contains("12 Hidden Lane")
-            && page.contains("Restricted: visible to a named list only")
+        colleague.contains("Visible Sample")
+            && !colleague.contains("12 Hidden Lane")
+            && colleague.contains("Restricted: visible to a named list only"),
+        "{colleague}"
     );
+    let lead = get(&app, &amara_client, &format!("/cases/{open_case}"))
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(lead.contains("12 Hidden Lane"), "the named list sees it");
+    let json: serde_json::Value = get(&app, &bilal_client, &format!("/api/v1/cases/{open_case}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(!json.to_string().contains("Hidden Lane"), "{json}");
 
     // Lists and counts: Bilal's team tab counts only what he may see.
     let list = get(&app, &bilal_client, "/cases?view=team")
