@@ -1,6 +1,7 @@
 //! End-to-end test support for Pathways: the real application served on a throw-away
 //! database, and a small W3C WebDriver client that drives headless Chromium against it.
 
+mod journey;
 mod server;
 mod webdriver;
 
@@ -64,6 +65,9 @@ pub enum E2eError {
         /// The answer, as received.
         body: String,
     },
+    /// A test fixture is unusable, e.g. a TOTP secret that is not base32.
+    #[error("unusable test fixture: {0}")]
+    Fixture(String),
     /// A polled condition never became true.
     #[error("gave up after {attempts} attempts waiting for {what}")]
     Timeout {

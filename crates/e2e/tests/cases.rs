@@ -1,6 +1,7 @@
 //! The outreach journey in headless Chromium: open a case from a triaged referral, complete
 //! a DASH with 15 "yes" answers, see High risk and MARAC eligibility, refer the person to a
-//! substance-misuse service, and a user of that service accepts the referral.
+//! substance-misuse service, and a user of that service accepts the referral. Both workers
+//! sign in through the real form with a password and an authenticator code.
 
 use pathways_domain::{AgencyKind, Role, RoleSet};
 use pathways_e2e::{Browser, TestServer};
@@ -9,6 +10,10 @@ use pathways_store::referrals::{DecisionInput, NewReferral};
 use pathways_store::{NewUser, Store};
 
 const ATTEMPTS: u32 = 200;
+const PASSWORD: &str = "outreach on the estate 2026";
+/// Each worker's authenticator secret (base32): case workers must use a second factor.
+const AMARA_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+const NADIA_TOTP: &str = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
 
 /// The referral's reference, set by the seed.
 async fn seed(store: &Store) -> String {
@@ -51,10 +56,23 @@ async fn seed(store: &Store) -> String {
                 email: email.into(),
                 display_name: name.into(),
                 roles: RoleSet::new(vec![role]),
-                password_hash: None,
+                password_hash: Some(
+                    pathways_web::crypto::hash_password(PASSWORD).expect("password hash"),
+                ),
             })
             .await
             .expect("user");
+        let secret = match email {
+            "amara@example.org" => Some(AMARA_TOTP),
+            "nadia@example.org" => Some(NADIA_TOTP),
+            _ => None,
+        };
+        if let Some(secret) = secret {
+            store
+                .set_totp(&u.id, Some(secret), true)
+                .await
+                .expect("enrolled in two-factor");
+        }
         ids.push(u.id);
     }
     let referral = store
@@ -99,45 +117,6 @@ async fn seed(store: &Store) -> String {
     referral.reference
 }
 
-/// Signs `email` in by creating a full session in the store and handing its cookie to the
-/// browser (the sign-in pages have their own browser test; this journey starts signed in).
-async fn sign_in(browser: &Browser, server: &TestServer, email: &str) {
-    let user = server
-        .store()
-        .user_by_email(email)
-        .await
-        .expect("query")
-        .expect("seeded user");
-    let raw = pathways_web::crypto::random_token();
-    server
-        .store()
-        .create_session(
-            &pathways_web::crypto::digest(&raw),
-            &user.id,
-            "full",
-            "127.0.0.1",
-        )
-        .await
-        .expect("session");
-    browser
-        .goto(&server.url("/healthz"))
-        .await
-        .expect("same-origin page");
-    browser
-        .execute(
-            &format!("document.cookie = 'pw_session={raw}; path=/; SameSite=Strict'; return true;"),
-            vec![],
-        )
-        .await
-        .expect("cookie set");
-    browser
-        .goto(&server.url("/dashboard"))
-        .await
-        .expect("dashboard");
-    let url = browser.current_url().await.expect("url");
-    assert_eq!(url, server.url("/dashboard"), "{email} is signed in");
-}
-
 async fn click(browser: &Browser, css: &str) {
     let el = browser
         .wait_for(css, ATTEMPTS)
@@ -172,7 +151,7 @@ async fn text_of(browser: &Browser, css: &str) -> String {
 async fn outreach_worker_opens_assesses_and_refers_and_the_service_accepts() {
     let mut reference = String::new();
     let server = TestServer::start_with(
-        |_, web| web.require_totp_for_case_roles = false,
+        |_, _| {},
         async |store: &Store| reference = seed(store).await,
     )
     .await
@@ -184,7 +163,10 @@ async fn outreach_worker_opens_assesses_and_refers_and_the_service_accepts() {
         return;
     };
 
-    sign_in(&browser, &server, "amara@example.org").await;
+    browser
+        .sign_in(&server, "amara@example.org", PASSWORD, Some(AMARA_TOTP))
+        .await
+        .expect("Amara signs in with her password and security code");
     browser
         .goto(&server.url("/cases/new"))
         .await
@@ -251,7 +233,11 @@ async fn outreach_worker_opens_assesses_and_refers_and_the_service_accepts() {
         "{page}"
     );
 
-    sign_in(&browser, &server, "nadia@example.org").await;
+    browser.sign_out(&server).await.expect("Amara signs out");
+    browser
+        .sign_in(&server, "nadia@example.org", PASSWORD, Some(NADIA_TOTP))
+        .await
+        .expect("Nadia signs in with her password and security code");
     browser
         .goto(&server.url("/service-referrals"))
         .await

@@ -34,37 +34,16 @@ async fn staff_sign_in_and_out_through_the_form() {
         return;
     };
     browser
-        .goto(&server.url("/login"))
+        .sign_in(&server, "lena@example.org", PASSWORD, None)
         .await
-        .expect("login page");
-    let email = browser.wait_for("#email", 100).await.expect("email field");
-    browser
-        .send_keys(&email, "lena@example.org")
-        .await
-        .expect("type");
-    let password = browser.find("#password").await.expect("password field");
-    browser.send_keys(&password, PASSWORD).await.expect("type");
-    let submit = browser
-        .find("form[action='/login'] button")
-        .await
-        .expect("button");
-    browser.click(&submit).await.expect("submit");
-    browser
-        .wait_for_url(&server.url("/dashboard"), 200)
-        .await
-        .expect("the dashboard after signing in");
+        .expect("signed in: the dashboard is shown");
     let heading = browser.wait_for("h1", 100).await.expect("heading");
     assert_eq!(
         browser.text(&heading).await.expect("text"),
         "Hello, Lena Kowalski"
     );
-    let sign_out = browser
-        .find(".pw-user form button")
-        .await
-        .expect("sign out");
-    browser.click(&sign_out).await.expect("sign out");
     browser
-        .wait_for_url(&server.url("/login?signed-out"), 200)
+        .sign_out(&server)
         .await
         .expect("back at the sign-in page");
     browser
