@@ -582,6 +582,19 @@ const ROWS: &[Row] = &[
         Body::Form(REFER),
         OWN_CASE_EDIT,
     ),
+    // Hiding the person's address keeps the lead worker and the caller on its list.
+    post(
+        "/cases/{id}/address-restriction",
+        "/cases/{foreign_case}/address-restriction",
+        Body::Form("address_restricted=yes"),
+        FOREIGN_CASE_EDIT,
+    ),
+    post(
+        "/cases/{id}/address-restriction",
+        "/cases/{own_case}/address-restriction",
+        Body::Form("address_restricted=yes"),
+        OWN_CASE_EDIT,
+    ),
     // Restricting keeps the lead worker (the caller) on the access list.
     post(
         "/cases/{id}/restriction",
@@ -1558,6 +1571,7 @@ async fn every_module_route_for_every_caller() {
         "case_status",
         "case_close",
         "case_restriction",
+        "address_restriction",
         "document_upload",
         "risk_assessment",
         "service_referral_send",
