@@ -60,6 +60,12 @@ struct EnrolPage {
     errors: Vec<FieldError>,
     secret: String,
     qr_svg: String,
+    /// A signed-in user replacing or adding a factor must re-enter their password.
+    confirm_password: bool,
+    /// The message beside the password field, if any.
+    password_error: String,
+    /// The message beside the code field, if any.
+    code_error: String,
 }
 
 #[derive(Template)]
@@ -324,6 +330,9 @@ struct CodeForm {
     code: String,
     #[serde(default)]
     secret: String,
+    /// Asked of a fully signed-in user changing their second factor.
+    #[serde(default)]
+    password: String,
 }
 
 async fn two_factor(
@@ -402,29 +411,34 @@ async fn enrolling(
 fn enrol_page(
     state: &AppState,
     raw: &str,
-    email: &str,
+    su: &pathways_store::SessionUser,
     secret: String,
     errors: Vec<FieldError>,
 ) -> Response {
-    let uri = crypto::totp_uri(&secret, email, &state.settings().service_name);
+    let uri = crypto::totp_uri(&secret, &su.user.email, &state.settings().service_name);
+    let message = |field: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.clone())
+            .unwrap_or_default()
+    };
+    let (password_error, code_error) = (message("password"), message("code"));
     let page = EnrolPage {
         chrome: Chrome::staff(state, "Set up your security code", &crypto::csrf_token(raw)),
         errors,
         qr_svg: crypto::qr_svg(&uri).unwrap_or_default(),
         secret,
+        confirm_password: su.session.stage == STAGE_FULL,
+        password_error,
+        code_error,
     };
     render_page(state, page)
 }
 
 async fn enrol_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match enrolling(&state, &headers).await {
-        Ok((raw, su)) => enrol_page(
-            &state,
-            &raw,
-            &su.user.email,
-            crypto::new_totp_secret(),
-            vec![],
-        ),
+        Ok((raw, su)) => enrol_page(&state, &raw, &su, crypto::new_totp_secret(), vec![]),
         Err(e) => PageError(state, e).into_response(),
     }
 }
@@ -436,13 +450,34 @@ async fn enrol(
 ) -> Response {
     let result = async {
         let (raw, su) = enrolling(&state, &parts.headers).await?;
+        let store = state.store();
         let secret = form.secret.trim().to_string();
+        let secret_or_new = |s: String| if s.len() >= 16 { s } else { crypto::new_totp_secret() };
+        // Someone holding a signed-in session (a borrowed or stolen one) must not be able to
+        // move the account's second factor to their own phone: they re-enter the password.
+        if su.session.stage == STAGE_FULL {
+            let subject = format!("reauth:{}", su.user.id);
+            if store.login_failures_since(&subject, now_unix() - WINDOW).await? >= ACCOUNT_LIMIT {
+                return Err(AppError::TooManyRequests);
+            }
+            let hash = store.password_hash(&su.user.id).await?;
+            let ok = crypto::verify_password(&form.password, hash.as_deref().unwrap_or(crypto::dummy_hash()))
+                && hash.is_some();
+            if !ok {
+                store.record_login_failure(&subject).await?;
+                let mut event = system_event("second_factor_change_refused", "user", &su.user.id, &auth::client_of(&parts), "denied");
+                event.actor_id = su.user.id.clone();
+                store.audit(event).await?;
+                let errors = vec![FieldError { field: "password".into(), message: "Your password is not right. Enter the password you sign in with.".into() }];
+                let mut page = enrol_page(&state, &raw, &su, secret_or_new(secret), errors);
+                *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                return Ok(page);
+            }
+        }
         if secret.len() < 16 || !crypto::verify_totp(&secret, &form.code, now_unix()) {
             let errors = vec![FieldError { field: "code".into(), message: "The code is not right. Scan the QR code again and enter the code your app shows.".into() }];
-            let secret = if secret.len() >= 16 { secret } else { crypto::new_totp_secret() };
-            return Ok(enrol_page(&state, &raw, &su.user.email, secret, errors));
+            return Ok(enrol_page(&state, &raw, &su, secret_or_new(secret), errors));
         }
-        let store = state.store();
         store.set_totp(&su.user.id, Some(&secret), true).await?;
         let codes = crypto::recovery_codes();
         let digests: Vec<String> = codes.iter().map(|c| crypto::digest(c)).collect();

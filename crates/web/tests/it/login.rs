@@ -580,3 +580,64 @@ async fn cross_site_posts_are_refused_and_audited() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_signed_in_user_must_give_their_password_to_replace_the_second_factor() {
+    let app = App::start().await;
+    let user = app
+        .user("kim@example.org", "Kim Worker", &[Role::Practitioner])
+        .await;
+    let old = crypto::new_totp_secret();
+    app.store()
+        .set_totp(&user.id, Some(&old), true)
+        .await
+        .expect("enrolled");
+    // Someone holding Kim's signed-in session tries to move the factor to their own phone.
+    let (client, csrf, _) = app.session(&user).await;
+    let page = get(&app, &client, "/account/two-factor")
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(page.contains("Your password"), "the form asks for it");
+    let theirs = crypto::new_totp_secret();
+    let code = crypto::totp_code(&theirs, now_unix()).expect("code");
+    for password in ["", "not the password"] {
+        let res = post_form(
+            &app,
+            &client,
+            "/account/two-factor",
+            &csrf,
+            &[("secret", &theirs), ("code", &code), ("password", password)],
+        )
+        .await;
+        assert_eq!(res.status(), 422);
+        assert!(
+            res.text()
+                .await
+                .expect("body")
+                .contains("Your password is not right")
+        );
+    }
+    assert_eq!(
+        app.store().totp_secret(&user.id).await.expect("q"),
+        Some(old.clone()),
+        "the factor is unchanged"
+    );
+    assert_eq!(app.audited("second_factor_change_refused").await, 2);
+    // Kim, with her password, replaces it.
+    let res = post_form(
+        &app,
+        &client,
+        "/account/two-factor",
+        &csrf,
+        &[("secret", &theirs), ("code", &code), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.store().totp_secret(&user.id).await.expect("q"),
+        Some(theirs)
+    );
+    assert_eq!(app.audited("second_factor_enrolled").await, 1);
+}

@@ -243,11 +243,14 @@ const ROWS: &[Row] = &[
         [403, 303, 303, 303, 303, 303, 303, 303, 303, NA],
     ),
     get("/account/two-factor", "/account/two-factor", STAFF_PAGE),
-    // A signed-in user sets up an authenticator: the recovery codes page, and a new session id.
+    // A signed-in user sets up an authenticator, re-entering their password: the recovery
+    // codes page, and a new session id.
     post(
         "/account/two-factor",
         "/account/two-factor",
-        Body::Form("secret={totp_secret}&code={totp_code}"),
+        Body::Form(
+            "secret={totp_secret}&code={totp_code}&password=correct+horse+battery+staple+42",
+        ),
         [403, 303, 200, 200, 200, 200, 200, 200, 200, NA],
     ),
     get("/password/forgot", "/password/forgot", PUBLIC_PAGE),
@@ -871,14 +874,17 @@ fn seed_crime(data_dir: &Path) -> String {
     "E09900001".to_string()
 }
 
+/// Every caller's password is `crate::support::PASSWORD` (hashed once for all of them).
 async fn user_in(store: &Store, agency: &str, email: &str, roles: &[Role]) -> User {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = HASH.get_or_init(|| crypto::hash_password(crate::support::PASSWORD).expect("hash"));
     store
         .create_user(&NewUser {
             agency_id: agency.into(),
             email: email.into(),
             display_name: email.split('@').next().unwrap_or(email).into(),
             roles: RoleSet::new(roles.to_vec()),
-            password_hash: None,
+            password_hash: Some(hash.clone()),
         })
         .await
         .expect("user")
