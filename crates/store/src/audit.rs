@@ -21,14 +21,18 @@ pub(crate) struct AuditWriter {
 }
 
 impl AuditWriter {
-    pub(crate) fn start(pool: sqlx::AnyPool) -> AuditWriter {
+    pub(crate) fn start(pool: sqlx::AnyPool, backend: crate::Backend) -> AuditWriter {
         let (jobs, rx) = mpsc::channel(4096);
-        tokio::spawn(writer_loop(pool, rx));
+        tokio::spawn(writer_loop(pool, backend, rx));
         AuditWriter { jobs }
     }
 }
 
-async fn writer_loop(pool: sqlx::AnyPool, mut rx: mpsc::Receiver<Job>) {
+/// The chain head as this writer last wrote it: sequence number and hash.
+type Head = Option<(i64, String)>;
+
+async fn writer_loop(pool: sqlx::AnyPool, backend: crate::Backend, mut rx: mpsc::Receiver<Job>) {
+    let mut head: Head = None;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -38,7 +42,26 @@ async fn writer_loop(pool: sqlx::AnyPool, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let events: Vec<&AuditEvent> = batch.iter().map(|(e, _)| e).collect();
-        let result = write_batch(&pool, &events).await;
+        let fast = match (backend, &head) {
+            (crate::Backend::Postgres, Some((seq, hash))) => {
+                write_batch_at(&pool, *seq, hash, &events).await
+            }
+            _ => Ok(None),
+        };
+        let result = match fast {
+            Ok(Some(written)) => Ok(written),
+            // Another process (or a transaction of this one) moved the head, the batch holds
+            // a checkpoint, or the backend is SQLite: the general path reads the head.
+            Ok(None) => write_batch(&pool, &events).await,
+            Err(e) => Err(e),
+        };
+        let result = result.map(|(first_seq, new_head)| {
+            head = Some(new_head);
+            first_seq
+        });
+        if result.is_err() {
+            head = None;
+        }
         match result {
             Ok(first_seq) => {
                 for (i, (_, ack)) in batch.into_iter().enumerate() {
@@ -59,11 +82,96 @@ async fn writer_loop(pool: sqlx::AnyPool, mut rx: mpsc::Receiver<Job>) {
 /// backends' parameter limits.
 const INSERT_CHUNK: usize = 64;
 
-async fn write_batch(pool: &sqlx::AnyPool, events: &[&AuditEvent]) -> Result<i64, StoreError> {
+async fn write_batch(
+    pool: &sqlx::AnyPool,
+    events: &[&AuditEvent],
+) -> Result<(i64, (i64, String)), StoreError> {
     let mut tx = pool.begin().await?;
-    let first = append_in(&mut tx, events).await?;
+    let written = append_chain(&mut tx, events).await?;
     tx.commit().await?;
-    Ok(first)
+    Ok(written)
+}
+
+/// PostgreSQL's one-statement append: chains the batch onto the head this writer last wrote
+/// and inserts it only if the head is still there (a compare-and-set on `audit_head` in the
+/// same statement), so a batch costs one round trip instead of five. `Ok(None)` when the
+/// head has moved or the batch would need a checkpoint; nothing is written then.
+async fn write_batch_at(
+    pool: &sqlx::AnyPool,
+    seq: i64,
+    hash: &str,
+    events: &[&AuditEvent],
+) -> Result<Option<(i64, (i64, String))>, StoreError> {
+    let mut entries = Vec::with_capacity(events.len());
+    let (mut last_seq, mut last_hash) = (seq, hash.to_string());
+    for event in events {
+        let entry = chain(last_seq, &last_hash, (*event).clone());
+        last_seq = entry.seq;
+        last_hash.clone_from(&entry.hash);
+        entries.push(entry);
+    }
+    if entries.iter().any(|e| e.seq % CHECKPOINT_EVERY == 0) {
+        return Ok(None);
+    }
+    let mut sql = String::from(
+        "WITH head AS (UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 RETURNING id) \
+         INSERT INTO audit_log (seq, at, actor_id, actor_agency, action, record_type, record_id, client, \
+         reason, outcome, prev_hash, hash) SELECT v.* FROM (VALUES ",
+    );
+    push_value_rows(&mut sql, entries.len(), 3);
+    sql.push_str(
+        ") AS v(seq, at, actor_id, actor_agency, action, record_type, record_id, client, reason, \
+         outcome, prev_hash, hash) WHERE EXISTS (SELECT 1 FROM head)",
+    );
+    let q = sqlx::query(&sql).bind(last_seq).bind(&last_hash).bind(seq);
+    let done = bind_entries(q, &entries).execute(pool).await?;
+    if done.rows_affected() != entries.len() as u64 {
+        return Ok(None);
+    }
+    Ok(Some((seq + 1, (last_seq, last_hash))))
+}
+
+/// Appends `rows` parenthesised groups of twelve placeholders, numbered after `offset`.
+fn push_value_rows(sql: &mut String, rows: usize, offset: usize) {
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let p = offset + i * 12;
+        sql.push('(');
+        for c in 1..=12 {
+            if c > 1 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(p + c).to_string());
+        }
+        sql.push(')');
+    }
+}
+
+/// Binds each entry's twelve columns in `audit_log` order.
+fn bind_entries<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    entries: &'q [ChainedEntry],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for e in entries {
+        let ev = &e.event;
+        q = q
+            .bind(e.seq)
+            .bind(ev.at)
+            .bind(&ev.actor_id)
+            .bind(&ev.actor_agency)
+            .bind(&ev.action)
+            .bind(&ev.record_type)
+            .bind(&ev.record_id)
+            .bind(&ev.client)
+            .bind(&ev.reason)
+            .bind(&ev.outcome)
+            .bind(&e.prev_hash)
+            .bind(&e.hash);
+    }
+    q
 }
 
 /// Appends events to the chain inside the caller's transaction and returns the first new
@@ -73,6 +181,14 @@ pub(crate) async fn append_in(
     tx: &mut crate::Tx<'_>,
     events: &[&AuditEvent],
 ) -> Result<i64, StoreError> {
+    Ok(append_chain(tx, events).await?.0)
+}
+
+/// [`append_in`], also returning the new head (sequence number and hash).
+async fn append_chain(
+    tx: &mut crate::Tx<'_>,
+    events: &[&AuditEvent],
+) -> Result<(i64, (i64, String)), StoreError> {
     // Taking the head row's write lock first serialises writers across processes and, on
     // SQLite, takes the database write lock before anything is read; RETURNING reads the
     // head in the same round trip.
@@ -106,7 +222,7 @@ pub(crate) async fn append_in(
         .bind(&hash)
         .execute(&mut **tx)
         .await?;
-    Ok(first)
+    Ok((first, (seq, hash)))
 }
 
 async fn insert_entries(
@@ -117,38 +233,8 @@ async fn insert_entries(
         "INSERT INTO audit_log (seq, at, actor_id, actor_agency, action, record_type, record_id, client, \
          reason, outcome, prev_hash, hash) VALUES ",
     );
-    for i in 0..entries.len() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        let p = i * 12;
-        sql.push('(');
-        for c in 1..=12 {
-            if c > 1 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&(p + c).to_string());
-        }
-        sql.push(')');
-    }
-    let mut q = sqlx::query(&sql);
-    for e in entries {
-        let ev = &e.event;
-        q = q
-            .bind(e.seq)
-            .bind(ev.at)
-            .bind(&ev.actor_id)
-            .bind(&ev.actor_agency)
-            .bind(&ev.action)
-            .bind(&ev.record_type)
-            .bind(&ev.record_id)
-            .bind(&ev.client)
-            .bind(&ev.reason)
-            .bind(&ev.outcome)
-            .bind(&e.prev_hash)
-            .bind(&e.hash);
-    }
+    push_value_rows(&mut sql, entries.len(), 0);
+    let q = bind_entries(sqlx::query(&sql), entries);
     q.execute(&mut **tx).await?;
     Ok(())
 }

@@ -144,7 +144,7 @@ impl Store {
     }
 
     fn with_pool(pool: AnyPool, backend: Backend) -> Store {
-        let audit = std::sync::Arc::new(crate::audit::AuditWriter::start(pool.clone()));
+        let audit = std::sync::Arc::new(crate::audit::AuditWriter::start(pool.clone(), backend));
         Store {
             pool,
             backend,

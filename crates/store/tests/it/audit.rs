@@ -157,3 +157,34 @@ async fn access_log_filters_by_user_and_date() {
         );
     });
 }
+
+#[tokio::test]
+async fn two_processes_appending_to_one_chain_keep_it_intact() {
+    for db in crate::backends().await {
+        // A second store on the same database stands for another Pathways process: each
+        // writer must notice the head the other moved, never fork the chain.
+        let one = db.store.clone();
+        let two = Store::connect(&db.url).await.expect("second process");
+        let mut seqs = Vec::new();
+        for round in 0..6 {
+            let mut tasks = Vec::new();
+            for i in 0..20 {
+                let s = if (round + i) % 2 == 0 {
+                    one.clone()
+                } else {
+                    two.clone()
+                };
+                tasks.push(tokio::spawn(async move {
+                    s.audit(event(round * 100 + i)).await
+                }));
+            }
+            for t in tasks {
+                seqs.push(t.await.expect("task").expect("appended"));
+            }
+        }
+        seqs.sort();
+        assert_eq!(seqs, (1..=120).collect::<Vec<_>>(), "{:?}", one.backend());
+        let report = one.verify_audit().await.expect("intact");
+        assert_eq!(report.entries, 120);
+    }
+}
