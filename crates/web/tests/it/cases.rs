@@ -9,7 +9,7 @@ use pathways_store::referrals::{DecisionInput, NewReferral};
 use pathways_store::{NewUser, User};
 use pathways_web::crypto;
 
-use crate::support::{App, PASSWORD, element_text, get, location, post_form};
+use crate::support::{App, PASSWORD, element_text, get, location, post_form, post_pairs};
 
 async fn user_in(app: &App, agency: &str, email: &str, name: &str, roles: &[Role]) -> User {
     app.store()
@@ -70,23 +70,6 @@ fn dash_answers(yes: usize) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-async fn post_pairs(
-    app: &App,
-    client: &reqwest::Client,
-    path: &str,
-    csrf: &str,
-    pairs: &[(String, String)],
-) -> reqwest::Response {
-    let mut all: Vec<(String, String)> = vec![("csrf".into(), csrf.into())];
-    all.extend_from_slice(pairs);
-    client
-        .post(app.url(path))
-        .form(&all)
-        .send()
-        .await
-        .expect("POST")
 }
 
 #[tokio::test]

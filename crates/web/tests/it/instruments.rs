@@ -8,7 +8,7 @@ use pathways_store::User;
 use pathways_store::cases::NewCase;
 use pathways_store::people::PersonDetails;
 
-use crate::support::{App, get, location, post_form};
+use crate::support::{App, get, location, post_form, post_pairs};
 
 /// Every screening indicator answered: "yes" for the ones named, "no" for the rest.
 fn screening_answers(app_yes: &[&str]) -> Vec<(String, String)> {
@@ -53,23 +53,6 @@ async fn open_case(app: &App, lead: &User) -> String {
         .await
         .expect("case")
         .id
-}
-
-async fn post_pairs(
-    app: &App,
-    client: &reqwest::Client,
-    path: &str,
-    csrf: &str,
-    pairs: &[(String, String)],
-) -> reqwest::Response {
-    let mut all: Vec<(String, String)> = vec![("csrf".into(), csrf.into())];
-    all.extend_from_slice(pairs);
-    client
-        .post(app.url(path))
-        .form(&all)
-        .send()
-        .await
-        .expect("POST")
 }
 
 async fn text(app: &App, client: &reqwest::Client, path: &str) -> (u16, String) {

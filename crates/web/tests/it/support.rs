@@ -253,3 +253,21 @@ pub async fn post_form(
 pub async fn get(app: &App, client: &Client, path: &str) -> reqwest::Response {
     client.get(app.url(path)).send().await.expect("GET")
 }
+
+/// POSTs a form of repeated or computed fields (answers, outcomes) with the CSRF token.
+pub async fn post_pairs(
+    app: &App,
+    client: &reqwest::Client,
+    path: &str,
+    csrf: &str,
+    pairs: &[(String, String)],
+) -> reqwest::Response {
+    let mut all: Vec<(String, String)> = vec![("csrf".into(), csrf.into())];
+    all.extend_from_slice(pairs);
+    client
+        .post(app.url(path))
+        .form(&all)
+        .send()
+        .await
+        .expect("POST")
+}
