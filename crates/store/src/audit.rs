@@ -31,9 +31,18 @@ impl AuditWriter {
 /// The chain head as this writer last wrote it: sequence number and hash.
 type Head = Option<(i64, String)>;
 
+/// How often the writer has SQLite copy its write-ahead log into the database file.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
 async fn writer_loop(pool: sqlx::AnyPool, backend: crate::Backend, mut rx: mpsc::Receiver<Job>) {
     let mut head: Head = None;
+    let checkpointing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut last_checkpoint = std::time::Instant::now();
     while let Some(first) = rx.recv().await {
+        if backend == crate::Backend::Sqlite && last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
+            last_checkpoint = std::time::Instant::now();
+            checkpoint_beside(&pool, &checkpointing);
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -76,6 +85,32 @@ async fn writer_loop(pool: sqlx::AnyPool, backend: crate::Backend, mut rx: mpsc:
             }
         }
     }
+}
+
+/// Starts a passive SQLite checkpoint on another connection unless one is running. Left to
+/// SQLite, the checkpoint runs inside whichever commit crosses the log's size limit: that is
+/// nearly always this writer's, and every request waiting for its audit entry would wait for
+/// the copy and its flush too. A passive checkpoint never blocks the writer or readers; the
+/// connections' own automatic checkpoint (at a larger size, see `connect.rs`) stays as a
+/// safety net when nothing is audited for a while.
+fn checkpoint_beside(
+    pool: &sqlx::AnyPool,
+    running: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::Ordering;
+    if running.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let (pool, running) = (pool.clone(), running.clone());
+    tokio::spawn(async move {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_all(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "background checkpoint failed");
+        }
+        running.store(false, Ordering::Release);
+    });
 }
 
 /// Rows per multi-row `INSERT`: 12 parameters each keeps a statement well under both

@@ -118,6 +118,9 @@ impl Store {
                     conn.execute("PRAGMA cache_size = -65536").await?;
                     conn.execute("PRAGMA mmap_size = 1073741824").await?;
                     conn.execute("PRAGMA temp_store = MEMORY").await?;
+                    // The audit writer checkpoints in the background twice a second; the
+                    // automatic checkpoint inside a commit is only the safety net (40 MiB).
+                    conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
                     Ok(())
                 })
             })
