@@ -372,6 +372,8 @@ pub async fn seed_cases(store: &Store, seed: u64, domain: &str) -> anyhow::Resul
 
 #[cfg(test)]
 mod tests {
+    use pathways_store::testing::TestDatabase;
+
     use super::civil_date;
 
     #[test]
@@ -379,5 +381,41 @@ mod tests {
         assert_eq!(civil_date(0), "1970-01-01");
         assert_eq!(civil_date(951_782_400), "2000-02-29");
         assert_eq!(civil_date(1_795_910_400), "2026-11-29");
+    }
+
+    /// The whole demo borough seeds, and its cases exercise what the product must show:
+    /// restricted cases, address-restricted survivors, and caseload copies that agree with
+    /// the cases they come from.
+    #[tokio::test]
+    async fn the_demo_borough_seeds_cases_with_both_kinds_of_restriction() {
+        let db = TestDatabase::sqlite().await.expect("database");
+        let logins = crate::demo::seed(&db.store, 2026).await.expect("seeded");
+        assert!(logins.len() >= 17, "one sign-in per role and agency kind");
+        let pool = db.store.pool();
+        let count = |sql: &'static str| async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(pool)
+                .await
+                .expect(sql)
+        };
+        assert!(count("SELECT CAST(COUNT(*) AS BIGINT) FROM cases WHERE restricted = 1").await > 0);
+        let hidden =
+            count("SELECT CAST(COUNT(*) AS BIGINT) FROM people WHERE address_restricted = 1").await;
+        assert!(hidden > 0);
+        assert_eq!(
+            count("SELECT CAST(COUNT(DISTINCT person_id) AS BIGINT) FROM person_access WHERE scope = 'address'").await,
+            hidden,
+            "every hidden address has its named list"
+        );
+        assert_eq!(
+            count(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM case_team t JOIN cases c ON c.id = t.case_id \
+                 WHERE t.status <> c.status OR t.risk_level <> c.risk_level \
+                 OR t.next_task_due_at IS NOT c.next_task_due_at OR t.next_review_at IS NOT c.next_review_at"
+            )
+            .await,
+            0,
+            "team rows carry their case's list columns"
+        );
     }
 }
