@@ -727,30 +727,20 @@ impl Filter {
     }
 }
 
-fn apply_binds<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    binds: &[Bind],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    for b in binds {
-        q = match b {
-            Bind::Text(s) => q.bind(s.clone()),
-            Bind::Int(i) => q.bind(*i),
-        };
+impl Filter {
+    /// The bound values, in placeholder order, for any of sqlx's `*_with` queries.
+    fn arguments(&self) -> Result<sqlx::any::AnyArguments<'static>, StoreError> {
+        use sqlx::Arguments as _;
+        let mut args = sqlx::any::AnyArguments::default();
+        for b in &self.binds {
+            match b {
+                Bind::Text(s) => args.add(s.clone()),
+                Bind::Int(i) => args.add(*i),
+            }
+            .map_err(|e| StoreError::Conflict(format!("a caseload filter value: {e}")))?;
+        }
+        Ok(args)
     }
-    q
-}
-
-fn apply_scalar_binds<'q>(
-    mut q: sqlx::query::QueryScalar<'q, sqlx::Any, i64, sqlx::any::AnyArguments<'q>>,
-    binds: &[Bind],
-) -> sqlx::query::QueryScalar<'q, sqlx::Any, i64, sqlx::any::AnyArguments<'q>> {
-    for b in binds {
-        q = match b {
-            Bind::Text(s) => q.bind(s.clone()),
-            Bind::Int(i) => q.bind(*i),
-        };
-    }
-    q
 }
 
 /// Builds the WHERE clause over [`list_from`]: the search's candidates (team membership,
@@ -1254,7 +1244,7 @@ impl Store {
             list_from(q),
             f.sql,
         );
-        let rows = apply_binds(sqlx::query(&sql), &f.binds)
+        let rows = sqlx::query_with(&sql, f.arguments()?)
             .fetch_all(self.pool())
             .await?;
         let total = match rows.first() {
@@ -1266,7 +1256,7 @@ impl Store {
                     list_from(q),
                     f.sql
                 );
-                apply_scalar_binds(sqlx::query_scalar::<_, i64>(&count_sql), &f.binds)
+                sqlx::query_scalar_with::<_, i64, _>(&count_sql, f.arguments()?)
                     .fetch_one(self.pool())
                     .await?
             }
@@ -1305,14 +1295,10 @@ impl Store {
             list_from(&q),
             f.sql
         );
-        let mut cq = sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(&sql);
-        for b in &f.binds {
-            cq = match b {
-                Bind::Text(s) => cq.bind(s.clone()),
-                Bind::Int(i) => cq.bind(*i),
-            };
-        }
-        let (mine, team, overdue_tasks, reviews_due, high_risk) = cq.fetch_one(self.pool()).await?;
+        let (mine, team, overdue_tasks, reviews_due, high_risk) =
+            sqlx::query_as_with::<_, (i64, i64, i64, i64, i64), _>(&sql, f.arguments()?)
+                .fetch_one(self.pool())
+                .await?;
         Ok(CaseloadCounts {
             mine,
             team,
