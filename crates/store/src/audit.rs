@@ -137,14 +137,7 @@ async fn write_batch_at(
     hash: &str,
     events: &[&AuditEvent],
 ) -> Result<Option<(i64, (i64, String))>, StoreError> {
-    let mut entries = Vec::with_capacity(events.len());
-    let (mut last_seq, mut last_hash) = (seq, hash.to_string());
-    for event in events {
-        let entry = chain(last_seq, &last_hash, (*event).clone());
-        last_seq = entry.seq;
-        last_hash.clone_from(&entry.hash);
-        entries.push(entry);
-    }
+    let (entries, (last_seq, last_hash)) = chain_onto(seq, hash.to_string(), events);
     if entries.iter().any(|e| e.seq % CHECKPOINT_EVERY == 0) {
         return Ok(None);
     }
@@ -164,6 +157,22 @@ async fn write_batch_at(
         return Ok(None);
     }
     Ok(Some((seq + 1, (last_seq, last_hash))))
+}
+
+/// Chains `events` after the head (`seq`, `hash`): the entries and the new head.
+fn chain_onto(
+    mut seq: i64,
+    mut hash: String,
+    events: &[&AuditEvent],
+) -> (Vec<ChainedEntry>, (i64, String)) {
+    let mut entries = Vec::with_capacity(events.len());
+    for event in events {
+        let entry = chain(seq, &hash, (*event).clone());
+        seq = entry.seq;
+        hash.clone_from(&entry.hash);
+        entries.push(entry);
+    }
+    (entries, (seq, hash))
 }
 
 /// Appends `rows` parenthesised groups of twelve placeholders, numbered after `offset`.
@@ -230,15 +239,9 @@ async fn append_chain(
     let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
         .fetch_one(&mut **tx)
         .await?;
-    let (mut seq, mut hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    let (seq, hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
     let first = seq + 1;
-    let mut entries = Vec::with_capacity(events.len());
-    for event in events {
-        let entry = chain(seq, &hash, (*event).clone());
-        seq = entry.seq;
-        hash.clone_from(&entry.hash);
-        entries.push(entry);
-    }
+    let (entries, (seq, hash)) = chain_onto(seq, hash, events);
     // One statement per chunk rather than per entry: the batch costs a few round trips
     // whatever its size, which is what keeps auditing every read cheap.
     for chunk in entries.chunks(INSERT_CHUNK) {
