@@ -54,6 +54,37 @@ fn parse_target(url: &str) -> Result<Target, StoreError> {
     Ok(Target::Sqlite(PathBuf::from(path)))
 }
 
+/// Pool options for a SQLite file: settings every connection must hold.
+fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // Every connection must enforce references and wait, not fail, on a
+                // briefly locked file; WAL lets readers run beside the one writer.
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                // Caseload and audit queries read across large tables: a 64 MiB page
+                // cache per connection keeps them off the disk. Memory-mapped reads stay
+                // off: with every read audited the file changes many times a second, and
+                // each change made every connection's mapping cost page faults and
+                // cross-core TLB flushes, which took a third off audited throughput (see
+                // BENCHMARKS.md, audit cost).
+                conn.execute("PRAGMA cache_size = -65536").await?;
+                conn.execute("PRAGMA mmap_size = 0").await?;
+                conn.execute("PRAGMA temp_store = MEMORY").await?;
+                // The audit writer checkpoints in the background twice a second; the
+                // automatic checkpoint inside a commit is only the safety net (40 MiB).
+                conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
+                Ok(())
+            })
+        })
+}
+
 fn redact(url: &str) -> String {
     // Keep passwords out of error messages and logs.
     match (url.find("://"), url.rfind('@')) {
@@ -101,57 +132,49 @@ impl Store {
         check_sqlite_path(path)?;
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let opts = sqlx::any::AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    // Every connection must enforce references and wait, not fail, on a
-                    // briefly locked file; WAL lets readers run beside the one writer.
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA busy_timeout = 5000").await?;
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    // Caseload and audit queries read across large tables: a 64 MiB page
-                    // cache per connection and memory-mapped reads keep them off the disk.
-                    conn.execute("PRAGMA cache_size = -65536").await?;
-                    conn.execute("PRAGMA mmap_size = 1073741824").await?;
-                    conn.execute("PRAGMA temp_store = MEMORY").await?;
-                    // The audit writer checkpoints in the background twice a second; the
-                    // automatic checkpoint inside a commit is only the safety net (40 MiB).
-                    conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
-                    Ok(())
-                })
-            })
+        let fail = |e: sqlx::Error| StoreError::SqlitePath {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let pool = sqlite_pool_options(8)
+            .connect_with(opts.clone())
+            .await
+            .map_err(fail)?;
+        let writer = sqlite_pool_options(1)
             .connect_with(opts)
             .await
-            .map_err(|e| StoreError::SqlitePath {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-        Ok(Store::with_pool(pool, Backend::Sqlite))
+            .map_err(fail)?;
+        Ok(Store::with_pools(pool, writer, Backend::Sqlite))
     }
 
     async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let fail = |e: sqlx::Error| StoreError::Connect {
+            target: redact(url),
+            reason: e.to_string(),
+        };
         let pool = AnyPoolOptions::new()
             .max_connections(postgres_pool_size())
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
-            .map_err(|e| StoreError::Connect {
-                target: redact(url),
-                reason: e.to_string(),
-            })?;
-        Ok(Store::with_pool(pool, Backend::Postgres))
+            .map_err(fail)?;
+        let writer = AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(fail)?;
+        Ok(Store::with_pools(pool, writer, Backend::Postgres))
     }
 
-    fn with_pool(pool: AnyPool, backend: Backend) -> Store {
-        let audit = std::sync::Arc::new(crate::audit::AuditWriter::start(pool.clone(), backend));
+    /// `pool` serves requests; `writer` is the audit writer's own connection.
+    fn with_pools(pool: AnyPool, writer: AnyPool, backend: Backend) -> Store {
+        let audit = crate::audit::AuditWriter::start(writer, pool.clone(), backend);
         Store {
             pool,
             backend,
-            audit,
+            audit: std::sync::Arc::new(audit),
         }
     }
 
@@ -198,6 +221,7 @@ impl Store {
     /// Closes every pooled connection (graceful shutdown).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.audit.close().await;
     }
 }
 

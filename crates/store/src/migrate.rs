@@ -37,6 +37,7 @@ const ALL: &[Migration] = &[
     migration!(6, "0006_directory"),
     migration!(7, "0007_caseload"),
     migration!(8, "0008_instruments"),
+    migration!(9, "0009_audit_chain"),
 ];
 
 /// The newest schema version this binary knows.

@@ -114,6 +114,55 @@ async fn an_inserted_entry_is_named() {
 }
 
 #[tokio::test]
+async fn sqlite_refuses_an_entry_that_does_not_follow_the_head() {
+    on_every_backend!(|store| {
+        if store.backend() != pathways_store::Backend::Sqlite {
+            // PostgreSQL's writer checks the head in its own statement; see `audit.rs`.
+            return;
+        }
+        fill(&store, 10).await;
+        let last: String = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = 10")
+            .fetch_one(store.pool())
+            .await
+            .expect("hash");
+        let insert = "INSERT INTO audit_log (seq, at, actor_id, actor_agency, action, record_type, record_id, client, reason, outcome, prev_hash, hash) VALUES ($1, 0, 'x', '', 'read', 'case', 'c', '', '', 'allowed', $2, 'h')";
+        // A gap in the numbering, a wrong link, and a good entry followed by a bad one in
+        // one statement: each is refused whole.
+        for (rows, prev) in [(vec![12_i64], last.clone()), (vec![11], "f".repeat(64))] {
+            let err = sqlx::query(insert)
+                .bind(rows[0])
+                .bind(&prev)
+                .execute(store.pool())
+                .await
+                .expect_err("refused");
+            assert!(
+                err.to_string().contains("does not follow the head"),
+                "{err}"
+            );
+        }
+        let two = "INSERT INTO audit_log (seq, at, actor_id, actor_agency, action, record_type, record_id, client, reason, outcome, prev_hash, hash) VALUES (11, 0, 'x', '', 'read', 'case', 'c', '', '', 'allowed', $1, 'h11'), (12, 0, 'x', '', 'read', 'case', 'c', '', '', 'allowed', 'not-h11', 'h12')";
+        sqlx::query(two)
+            .bind(&last)
+            .execute(store.pool())
+            .await
+            .expect_err("refused");
+        let head: (i64, String) = sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(store.pool())
+            .await
+            .expect("head");
+        assert_eq!(head, (10, last));
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        assert_eq!(count, 10);
+        // The writer appends on after the refusals.
+        assert_eq!(store.audit(event(10)).await.expect("appended"), 11);
+        assert_eq!(store.verify_audit().await.expect("intact").entries, 11);
+    });
+}
+
+#[tokio::test]
 async fn reordered_entries_are_named() {
     on_every_backend!(|store| {
         fill(&store, 10).await;
