@@ -74,14 +74,9 @@ async fn writer_loop(
             }
         }
         let events: Vec<&AuditEvent> = batch.iter().map(|(e, _)| e).collect();
-        let fast = match (backend, &head) {
-            (crate::Backend::Postgres, Some((seq, hash))) => {
-                write_batch_at(&pool, *seq, hash, &events).await
-            }
-            (crate::Backend::Sqlite, Some((seq, hash))) => {
-                write_batch_after(&pool, *seq, hash, &events).await
-            }
-            (_, None) => Ok(None),
+        let fast = match &head {
+            Some((seq, hash)) => write_batch_after(&pool, backend, *seq, hash, &events).await,
+            None => Ok(None),
         };
         let result = match fast {
             Ok(Some(written)) => Ok(written),
@@ -155,17 +150,37 @@ async fn write_batch(
     Ok(written)
 }
 
-/// PostgreSQL's one-statement append: chains the batch onto the head this writer last wrote
-/// and inserts it only if the head is still there (a compare-and-set on `audit_head` in the
-/// same statement), so a batch costs one round trip instead of five. `Ok(None)` when the
-/// head has moved or the batch would need a checkpoint; nothing is written then.
-async fn write_batch_at(
+/// The one-statement append: chains the batch onto the head this writer last wrote and
+/// inserts it only if that is still the head, so a batch costs one statement instead of five.
+/// `Ok(None)` when the head has moved (another process, or a transaction of this one, wrote)
+/// or, on PostgreSQL, when the batch would need a checkpoint; nothing is written then.
+///
+/// On PostgreSQL the statement moves `audit_head` with a compare-and-set in a `WITH` clause
+/// and inserts only if that succeeded. On SQLite it is a plain multi-row `INSERT` outside any
+/// explicit transaction: the schema's triggers (migration 0009) refuse an entry that does not
+/// follow the recorded head, move the head and record checkpoints, so the statement appends
+/// the whole batch or nothing.
+async fn write_batch_after(
     pool: &sqlx::AnyPool,
+    backend: crate::Backend,
     seq: i64,
     hash: &str,
     events: &[&AuditEvent],
 ) -> Result<Option<(i64, (i64, String))>, StoreError> {
     let (entries, (last_seq, last_hash)) = chain_onto(seq, hash.to_string(), events);
+    let written = Some((seq + 1, (last_seq, last_hash.clone())));
+    if backend == crate::Backend::Sqlite {
+        let mut sql = String::from(INSERT_ENTRIES);
+        push_value_rows(&mut sql, entries.len(), 0);
+        return match bind_entries(sqlx::query(&sql), &entries)
+            .execute(pool)
+            .await
+        {
+            Ok(_) => Ok(written),
+            Err(sqlx::Error::Database(e)) if e.message().contains(HEAD_MOVED) => Ok(None),
+            Err(e) => Err(e.into()),
+        };
+    }
     if entries.iter().any(|e| e.seq % CHECKPOINT_EVERY == 0) {
         return Ok(None);
     }
@@ -184,32 +199,7 @@ async fn write_batch_at(
     if done.rows_affected() != entries.len() as u64 {
         return Ok(None);
     }
-    Ok(Some((seq + 1, (last_seq, last_hash))))
-}
-
-/// SQLite's one-statement append: chains the batch onto the head this writer last wrote and
-/// inserts it with one `INSERT` outside any explicit transaction. The schema's triggers
-/// (migration 0009) refuse an entry that does not follow the recorded head, move the head and
-/// record checkpoints, so the statement either appends the whole batch or, when another
-/// connection moved the head, nothing (`Ok(None)`). One statement is one hand-over to the
-/// SQLite connection's thread instead of five.
-async fn write_batch_after(
-    pool: &sqlx::AnyPool,
-    seq: i64,
-    hash: &str,
-    events: &[&AuditEvent],
-) -> Result<Option<(i64, (i64, String))>, StoreError> {
-    let (entries, new_head) = chain_onto(seq, hash.to_string(), events);
-    let mut sql = String::from(INSERT_ENTRIES);
-    push_value_rows(&mut sql, entries.len(), 0);
-    match bind_entries(sqlx::query(&sql), &entries)
-        .execute(pool)
-        .await
-    {
-        Ok(_) => Ok(Some((seq + 1, new_head))),
-        Err(sqlx::Error::Database(e)) if e.message().contains(HEAD_MOVED) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(written)
 }
 
 /// What the SQLite trigger says when an entry does not follow the head.
