@@ -1,0 +1,185 @@
+//! The council changes its youth violence screening in headless Chromium: an administrator
+//! signs in with a password and an authenticator code, opens the screening's edit form,
+//! changes an indicator's weight, is told to add a change note when they leave it out (and
+//! nothing is published), then publishes version 2 and sees it beside version 1.
+
+use pathways_domain::{AgencyKind, Role, RoleSet};
+use pathways_e2e::{Browser, TestServer};
+use pathways_store::{NewUser, Store};
+
+const ATTEMPTS: u32 = 200;
+const PASSWORD: &str = "screening review 2026";
+const SAM_TOTP: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+const KEY: &str = "yv-screening";
+
+/// The administrator's user id.
+async fn seed(store: &Store) -> String {
+    let council = store
+        .create_agency("Riverside Community Safety", AgencyKind::CouncilTeam)
+        .await
+        .expect("agency");
+    let sam = store
+        .create_user(&NewUser {
+            agency_id: council.id,
+            email: "sam@example.org".into(),
+            display_name: "Sam Whitfield".into(),
+            roles: RoleSet::new(vec![Role::Administrator]),
+            password_hash: Some(
+                pathways_web::crypto::hash_password(PASSWORD).expect("password hash"),
+            ),
+        })
+        .await
+        .expect("user");
+    store
+        .set_totp(&sam.id, Some(SAM_TOTP), true)
+        .await
+        .expect("enrolled in two-factor");
+    sam.id
+}
+
+async fn find(browser: &Browser, css: &str) -> pathways_e2e::ElementId {
+    browser
+        .wait_for(css, ATTEMPTS)
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn text_of(browser: &Browser, css: &str) -> String {
+    let el = find(browser, css).await;
+    browser.text(&el).await.expect("text")
+}
+
+/// Replaces what a text field holds, as a person selecting its text and typing over it.
+async fn retype(browser: &Browser, css: &str, text: &str) {
+    let el = find(browser, css).await;
+    browser
+        .execute(
+            "document.querySelector(arguments[0]).value = '';",
+            vec![css.into()],
+        )
+        .await
+        .expect("field cleared");
+    browser.send_keys(&el, text).await.expect("typed");
+}
+
+async fn publish(browser: &Browser) {
+    let button = find(browser, "#publish").await;
+    browser.click(&button).await.expect("publish clicked");
+}
+
+#[tokio::test]
+async fn an_administrator_publishes_a_new_screening_version() {
+    let mut sam = String::new();
+    let server = TestServer::start_with(|_, _| {}, async |store: &Store| sam = seed(store).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Some(browser) = Browser::launch()
+        .await
+        .unwrap_or_else(|e| panic!("headless Chromium did not start: {e}"))
+    else {
+        return;
+    };
+    browser
+        .sign_in(&server, "sam@example.org", PASSWORD, Some(SAM_TOTP))
+        .await
+        .expect("Sam signs in with his password and security code");
+
+    browser
+        .goto(&server.url(&format!("/admin/instruments/{KEY}")))
+        .await
+        .expect("instrument page");
+    let change = find(&browser, "#change").await;
+    browser.click(&change).await.expect("change clicked");
+    let first = find(&browser, "input[id^='weight-']").await;
+    let field_id = browser
+        .attribute(&first, "id")
+        .await
+        .expect("attribute")
+        .expect("the weight field has an id");
+    let indicator = field_id.trim_start_matches("weight-").to_string();
+    let before = browser
+        .attribute(&first, "value")
+        .await
+        .expect("attribute")
+        .expect("the weight field has a value");
+    let weight = if before == "7" { "8" } else { "7" };
+    retype(&browser, &format!("#{field_id}"), weight).await;
+
+    // Without a change note the form comes back with the reason beside the field.
+    publish(&browser).await;
+    let error = text_of(&browser, "#note-error").await;
+    assert!(error.contains("change note"), "{error}");
+    assert!(
+        server
+            .store()
+            .instrument_versions(KEY)
+            .await
+            .expect("versions")
+            .iter()
+            .all(|v| v.version < 2),
+        "nothing is published while the form has errors"
+    );
+
+    retype(&browser, &format!("#{field_id}"), weight).await;
+    retype(
+        &browser,
+        "#note",
+        "Exploitation indicators weigh more after the 2026 review",
+    )
+    .await;
+    publish(&browser).await;
+    browser
+        .wait_for_url(
+            &server.url(&format!(
+                "/admin/instruments/{KEY}?done=instrument-published"
+            )),
+            ATTEMPTS,
+        )
+        .await
+        .expect("back on the instrument page");
+    let v2 = text_of(&browser, "#version-2").await;
+    assert!(v2.contains("Current"), "{v2}");
+    assert!(v2.contains("after the 2026 review"), "{v2}");
+    assert_eq!(
+        text_of(&browser, &format!("#weight-2-{indicator}")).await,
+        weight
+    );
+    // Earlier versions' indicators are folded away; open version 1's.
+    let earlier = find(&browser, "#version-1 summary").await;
+    browser.click(&earlier).await.expect("version 1 unfolded");
+    assert_eq!(
+        text_of(&browser, &format!("#weight-1-{indicator}")).await,
+        before,
+        "version 1 keeps its weight"
+    );
+
+    let stored = server
+        .store()
+        .instrument_version(KEY, 2)
+        .await
+        .expect("read")
+        .expect("version 2 is stored");
+    assert_eq!(stored.published_by, sam);
+    let definition: serde_json::Value =
+        serde_json::from_str(&stored.definition).expect("definition is JSON");
+    let stored_weight = definition["questions"]
+        .as_array()
+        .expect("questions")
+        .iter()
+        .find(|q| q["id"] == indicator.as_str())
+        .map(|q| q["weight"].clone());
+    assert_eq!(
+        stored_weight,
+        Some(serde_json::json!(weight.parse::<i64>().expect("number")))
+    );
+    let audited = server.store().recent_audit(20).await.expect("audit");
+    assert!(
+        audited
+            .iter()
+            .any(|e| e.event.action == "instrument_published"
+                && e.event.actor_id == sam
+                && e.event.record_id == KEY),
+        "the publication is audited"
+    );
+    browser.quit().await.expect("browser quits");
+}
