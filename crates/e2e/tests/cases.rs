@@ -4,12 +4,13 @@
 //! sign in through the real form with a password and an authenticator code.
 
 use pathways_domain::{AgencyKind, Role, RoleSet};
-use pathways_e2e::{Browser, TestServer};
+mod steps;
+
 use pathways_store::people::PersonDetails;
 use pathways_store::referrals::{DecisionInput, NewReferral};
 use pathways_store::{NewUser, Store};
+use steps::{ATTEMPTS, click, text_of, type_into};
 
-const ATTEMPTS: u32 = 200;
 const PASSWORD: &str = "outreach on the estate 2026";
 /// Each worker's authenticator secret (base32): case workers must use a second factor.
 const AMARA_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -117,49 +118,9 @@ async fn seed(store: &Store) -> String {
     referral.reference
 }
 
-async fn click(browser: &Browser, css: &str) {
-    let el = browser
-        .wait_for(css, ATTEMPTS)
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    browser
-        .click(&el)
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
-async fn type_into(browser: &Browser, css: &str, text: &str) {
-    let el = browser
-        .find(css)
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    browser
-        .send_keys(&el, text)
-        .await
-        .unwrap_or_else(|e| panic!("type {css}: {e}"));
-}
-
-async fn text_of(browser: &Browser, css: &str) -> String {
-    let el = browser
-        .wait_for(css, ATTEMPTS)
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    browser.text(&el).await.expect("text")
-}
-
 #[tokio::test]
 async fn outreach_worker_opens_assesses_and_refers_and_the_service_accepts() {
-    let mut reference = String::new();
-    let server = TestServer::start_with(
-        |_, _| {},
-        async |store: &Store| reference = seed(store).await,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let Some(browser) = Browser::launch()
-        .await
-        .unwrap_or_else(|e| panic!("headless Chromium did not start: {e}"))
-    else {
+    let Some((server, browser, reference)) = steps::start(seed).await else {
         return;
     };
 

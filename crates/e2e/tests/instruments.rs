@@ -4,10 +4,11 @@
 //! nothing is published), then publishes version 2 and sees it beside version 1.
 
 use pathways_domain::{AgencyKind, Role, RoleSet};
-use pathways_e2e::{Browser, TestServer};
-use pathways_store::{NewUser, Store};
+mod steps;
 
-const ATTEMPTS: u32 = 200;
+use pathways_store::{NewUser, Store};
+use steps::{ATTEMPTS, click, find, retype, text_of};
+
 const PASSWORD: &str = "screening review 2026";
 const SAM_TOTP: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const KEY: &str = "yv-screening";
@@ -37,46 +38,9 @@ async fn seed(store: &Store) -> String {
     sam.id
 }
 
-async fn find(browser: &Browser, css: &str) -> pathways_e2e::ElementId {
-    browser
-        .wait_for(css, ATTEMPTS)
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-}
-
-async fn text_of(browser: &Browser, css: &str) -> String {
-    let el = find(browser, css).await;
-    browser.text(&el).await.expect("text")
-}
-
-/// Replaces what a text field holds, as a person selecting its text and typing over it.
-async fn retype(browser: &Browser, css: &str, text: &str) {
-    let el = find(browser, css).await;
-    browser
-        .execute(
-            "document.querySelector(arguments[0]).value = '';",
-            vec![css.into()],
-        )
-        .await
-        .expect("field cleared");
-    browser.send_keys(&el, text).await.expect("typed");
-}
-
-async fn publish(browser: &Browser) {
-    let button = find(browser, "#publish").await;
-    browser.click(&button).await.expect("publish clicked");
-}
-
 #[tokio::test]
 async fn an_administrator_publishes_a_new_screening_version() {
-    let mut sam = String::new();
-    let server = TestServer::start_with(|_, _| {}, async |store: &Store| sam = seed(store).await)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let Some(browser) = Browser::launch()
-        .await
-        .unwrap_or_else(|e| panic!("headless Chromium did not start: {e}"))
-    else {
+    let Some((server, browser, sam)) = steps::start(seed).await else {
         return;
     };
     browser
@@ -88,8 +52,7 @@ async fn an_administrator_publishes_a_new_screening_version() {
         .goto(&server.url(&format!("/admin/instruments/{KEY}")))
         .await
         .expect("instrument page");
-    let change = find(&browser, "#change").await;
-    browser.click(&change).await.expect("change clicked");
+    click(&browser, "#change").await;
     let first = find(&browser, "input[id^='weight-']").await;
     let field_id = browser
         .attribute(&first, "id")
@@ -106,7 +69,7 @@ async fn an_administrator_publishes_a_new_screening_version() {
     retype(&browser, &format!("#{field_id}"), weight).await;
 
     // Without a change note the form comes back with the reason beside the field.
-    publish(&browser).await;
+    click(&browser, "#publish").await;
     let error = text_of(&browser, "#note-error").await;
     assert!(error.contains("change note"), "{error}");
     assert!(
@@ -127,7 +90,7 @@ async fn an_administrator_publishes_a_new_screening_version() {
         "Exploitation indicators weigh more after the 2026 review",
     )
     .await;
-    publish(&browser).await;
+    click(&browser, "#publish").await;
     browser
         .wait_for_url(
             &server.url(&format!(
@@ -145,8 +108,7 @@ async fn an_administrator_publishes_a_new_screening_version() {
         weight
     );
     // Earlier versions' indicators are folded away; open version 1's.
-    let earlier = find(&browser, "#version-1 summary").await;
-    browser.click(&earlier).await.expect("version 1 unfolded");
+    click(&browser, "#version-1 summary").await;
     assert_eq!(
         text_of(&browser, &format!("#weight-1-{indicator}")).await,
         before,
