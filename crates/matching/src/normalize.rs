@@ -134,31 +134,35 @@ pub fn normalise_postcode(raw: &str) -> Option<String> {
 
 /// Normalises a phone number: UK numbers in any common form ("07700 900123", "+44 (0)7700
 /// 900123", "0044 7700 900123", "447700900123") become "+447700900123"; other international
-/// numbers keep "+" and their digits. `None` when there are fewer than seven digits.
+/// numbers keep "+" and their digits. `None` when there are fewer than seven digits, before
+/// or after an international prefix is taken off.
 pub fn normalise_phone(raw: &str) -> Option<String> {
     let trimmed = raw.trim();
     let international = trimmed.starts_with('+');
     let digits: String = trimmed.chars().filter(|c| c.is_ascii_digit()).collect();
+    // Too short to be a telephone number, before or after prefixes are taken off: checking
+    // the result too keeps the canonical form a fixed point ("0000000" is not "+00000").
+    let canonical = |digits: &str| (digits.len() >= 7).then(|| format!("+{digits}"));
     if digits.len() < 7 {
         return None;
     }
     let national = if international {
         match digits.strip_prefix("44") {
             Some(rest) => rest.to_string(),
-            None => return Some(format!("+{digits}")),
+            None => return canonical(&digits),
         }
     } else if let Some(rest) = digits.strip_prefix("0044") {
         rest.to_string()
     } else if let Some(rest) = digits.strip_prefix("00") {
-        return Some(format!("+{rest}"));
+        return canonical(rest);
     } else if digits.len() == 12 && digits.starts_with("44") {
         digits[2..].to_string()
     } else {
         digits
     };
     // "+44 (0)20 ..." and "020 ..." both carry a trunk zero that the canonical form drops.
-    let national = national.strip_prefix('0').unwrap_or(&national);
-    Some(format!("+44{national}"))
+    let national = national.trim_start_matches('0');
+    canonical(&format!("44{national}"))
 }
 
 /// Lowercases and trims an e-mail address; `None` when it has no "@".
@@ -265,6 +269,13 @@ mod tests {
             Some("+33123456789")
         );
         assert_eq!(normalise_phone("12345"), None);
+        // Too short once the international prefix is off, and a doubled trunk zero: each
+        // normalised form must normalise to itself.
+        assert_eq!(normalise_phone("0000000"), None);
+        assert_eq!(normalise_phone("0044 123"), None);
+        let doubled = normalise_phone("+44 0 0123456").expect("a number");
+        assert_eq!(doubled, "+44123456");
+        assert_eq!(normalise_phone(&doubled).as_deref(), Some("+44123456"));
     }
 
     #[test]
