@@ -19,7 +19,8 @@ MAP="id=id,first_name=first_name,middle_names=middle_names,surname=surname,dob=d
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-"$VENV/bin/pip" install -q splink duckdb
+# splink_run.py reads and writes with pandas itself; Splink 5 no longer brings it along.
+"$VENV/bin/pip" install -q "splink==5.0.0" "duckdb==2.0.1" pandas
 SPLINK_VERSION="$("$VENV/bin/python" -c 'import splink; print(splink.__version__)')"
 DUCKDB_VERSION="$("$VENV/bin/python" -c 'import duckdb; print(duckdb.__version__)')"
 
