@@ -83,7 +83,7 @@ async fn writer_loop(
             // Another process (or a transaction of this one) moved the head, the batch holds
             // a PostgreSQL checkpoint, or the head is not known yet: the general path reads
             // the head.
-            Ok(None) => write_batch(&pool, &events).await,
+            Ok(None) => write_batch(&pool, backend, &events).await,
             Err(e) => Err(e),
         };
         let result = result.map(|(first_seq, new_head)| {
@@ -142,10 +142,11 @@ const INSERT_CHUNK: usize = 64;
 
 async fn write_batch(
     pool: &sqlx::AnyPool,
+    backend: crate::Backend,
     events: &[&AuditEvent],
 ) -> Result<(i64, (i64, String)), StoreError> {
     let mut tx = pool.begin().await?;
-    let written = append_chain(&mut tx, events).await?;
+    let written = append_chain(&mut tx, backend, events).await?;
     tx.commit().await?;
     Ok(written)
 }
@@ -272,14 +273,16 @@ fn bind_entries<'q>(
 /// rare writes whose record and audit entry must not exist one without the other.
 pub(crate) async fn append_in(
     tx: &mut crate::Tx<'_>,
+    backend: crate::Backend,
     events: &[&AuditEvent],
 ) -> Result<i64, StoreError> {
-    Ok(append_chain(tx, events).await?.0)
+    Ok(append_chain(tx, backend, events).await?.0)
 }
 
 /// [`append_in`], also returning the new head (sequence number and hash).
 async fn append_chain(
     tx: &mut crate::Tx<'_>,
+    backend: crate::Backend,
     events: &[&AuditEvent],
 ) -> Result<(i64, (i64, String)), StoreError> {
     // Taking the head row's write lock first serialises writers across processes and, on
@@ -296,7 +299,7 @@ async fn append_chain(
     for chunk in entries.chunks(INSERT_CHUNK) {
         insert_entries(tx, chunk).await?;
     }
-    if tx.backend_name() == "SQLite" {
+    if backend == crate::Backend::Sqlite {
         // The schema's triggers moved the head and recorded the checkpoints.
         return Ok((first, (seq, hash)));
     }

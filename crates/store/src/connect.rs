@@ -72,7 +72,7 @@ fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
                 // cache per connection keeps them off the disk. Memory-mapped reads stay
                 // off: with every read audited the file changes many times a second, and
                 // each change made every connection's mapping cost page faults and
-                // cross-core TLB flushes, which took a third off audited throughput (see
+                // cross-core TLB flushes, which cost about a fifth of audited throughput (see
                 // BENCHMARKS.md, audit cost).
                 conn.execute("PRAGMA cache_size = -65536").await?;
                 conn.execute("PRAGMA mmap_size = 0").await?;
