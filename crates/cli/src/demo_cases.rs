@@ -4,11 +4,13 @@
 
 use anyhow::Context;
 use pathways_domain::AgencyKind;
+use pathways_domain::audit::AuditEvent;
 use pathways_risk::{InstrumentRegistry, ScoreRequest, score_request};
 use pathways_store::cases::{
     Consent, NewAssessment, NewCase, NewEntry, NewServiceReferral, ReferralStatus,
 };
 use pathways_store::people::PersonDetails;
+use pathways_store::restriction::{AccessListChange, AccessListKind};
 use pathways_store::{Store, now_unix};
 
 /// A small deterministic generator (SplitMix64): the demo needs repeatable choices, not
@@ -233,7 +235,29 @@ pub async fn seed_cases(store: &Store, seed: u64, domain: &str) -> anyhow::Resul
         // worker and the manager): colleagues on the case see "restricted" instead.
         if i % 8 == 3 {
             store
-                .set_address_restriction(&case.person_id, true, &[lead.clone(), dev.clone()], &dev)
+                .change_access_list(&AccessListChange {
+                    person_id: case.person_id.clone(),
+                    kind: AccessListKind::Address,
+                    list: Some(vec![lead.clone(), dev.clone()]),
+                    contact: String::new(),
+                    by: dev.clone(),
+                    audit: AuditEvent {
+                        at: now_unix(),
+                        actor_id: dev.clone(),
+                        actor_agency: String::new(),
+                        action: "address_access_list".into(),
+                        record_type: "person".into(),
+                        record_id: case.person_id.clone(),
+                        client: "demo".into(),
+                        reason: "restricted when the demo borough was seeded".into(),
+                        outcome: "allowed".into(),
+                    },
+                    notice: format!(
+                        "The address on case {} is restricted to a named list.",
+                        case.reference
+                    ),
+                    link: format!("/cases/{}", case.id),
+                })
                 .await?;
         }
         let place = *rng.pick(PLACES);

@@ -36,11 +36,15 @@ pub enum Action {
     Export,
     /// See who accessed the record and when.
     ViewAccessLog,
+    /// Restrict the record, change who is on its access list, or lift the restriction.
+    ChangeAccessList,
+    /// Restrict the current address, change who is on its list, or lift the restriction.
+    ChangeAddressList,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 9] = [
         Action::KnowExists,
         Action::ViewStatus,
         Action::ViewRecord,
@@ -48,6 +52,8 @@ impl Action {
         Action::Edit,
         Action::Export,
         Action::ViewAccessLog,
+        Action::ChangeAccessList,
+        Action::ChangeAddressList,
     ];
 }
 
@@ -98,6 +104,9 @@ pub struct RecordFacts {
     pub address_access_list: Option<Vec<String>>,
     /// Break-glass openings of this record.
     pub break_glass: Vec<BreakGlassGrant>,
+    /// Agencies that lead the work with this record (the lead workers' agencies): their
+    /// managers may change its access lists.
+    pub lead_agencies: Vec<String>,
 }
 
 /// Why access was given.
@@ -118,6 +127,8 @@ pub enum Grant {
     BreakGlass,
     /// The user's role may see access logs.
     AccessLogRole,
+    /// The user manages restrictions for the agency that leads the work with the record.
+    LeadAgencyManager,
 }
 
 /// Why access was refused.
@@ -139,6 +150,8 @@ pub enum Denial {
     ReadOnly,
     /// The user's roles lack a permission the action needs.
     MissingPermission(Permission),
+    /// Only the people on an access list, and managers of the lead agency, may change it.
+    NotOnAccessList,
 }
 
 /// The policy's answer, with its reason either way.
@@ -203,6 +216,9 @@ pub fn decide(actor: &Actor, action: Action, record: &RecordFacts, now: i64) -> 
             Decision::Deny(Denial::MissingPermission(Permission::ViewAccessLog))
         };
     }
+    if matches!(action, Action::ChangeAccessList | Action::ChangeAddressList) {
+        return decide_list_change(actor, action, record, now);
+    }
     let involved = r.team || r.referrer || r.panel || r.borough;
     if let Some(restriction) = &record.restriction {
         return decide_restricted(action, record, actor, &r, involved, restriction);
@@ -233,7 +249,31 @@ pub fn decide(actor: &Actor, action: Action, record: &RecordFacts, now: i64) -> 
             Some(g) => address_decision(actor, record, g),
         },
         Action::Edit => edit_decision(&r),
-        Action::ViewAccessLog => unreachable_access_log(),
+        Action::ViewAccessLog | Action::ChangeAccessList | Action::ChangeAddressList => {
+            unreachable_answered_first(action)
+        }
+    }
+}
+
+/// Who may change an access list: the people already on it, and managers of the lead
+/// agency who hold [`Permission::ManageRestrictions`]. A list that does not exist yet is
+/// created by whoever may edit the record (restricting only ever narrows access) or by
+/// such a manager. Break-glass never changes a list.
+fn decide_list_change(actor: &Actor, action: Action, record: &RecordFacts, now: i64) -> Decision {
+    let list = match action {
+        Action::ChangeAccessList => record.restriction.as_ref().map(|r| &r.access_list),
+        _ => record.address_access_list.as_ref(),
+    };
+    let lead_manager = actor.roles.has(Permission::ManageRestrictions)
+        && record.lead_agencies.contains(&actor.agency_id);
+    match list {
+        Some(list) if list.contains(&actor.user_id) => Decision::Allow(Grant::AccessList),
+        _ if lead_manager => Decision::Allow(Grant::LeadAgencyManager),
+        Some(_) => match decide(actor, Action::KnowExists, record, now) {
+            Decision::Allow(_) => Decision::Deny(Denial::NotOnAccessList),
+            refused => refused,
+        },
+        None => decide(actor, Action::Edit, record, now),
     }
 }
 
@@ -295,9 +335,14 @@ fn edit_decision(r: &Relations) -> Decision {
     }
 }
 
-fn unreachable_access_log() -> Decision {
-    // Access-log requests are answered before any relationship is considered.
-    Decision::Deny(Denial::MissingPermission(Permission::ViewAccessLog))
+fn unreachable_answered_first(action: Action) -> Decision {
+    // Access-log and list-change requests are answered before any other rule is applied.
+    match action {
+        Action::ViewAccessLog => {
+            Decision::Deny(Denial::MissingPermission(Permission::ViewAccessLog))
+        }
+        _ => Decision::Deny(Denial::NotOnAccessList),
+    }
 }
 
 /// True when `actor` may break the glass on this record now: it is restricted, they lack

@@ -27,11 +27,14 @@ pub enum Permission {
     BreakGlass,
     /// Manage agencies, users, roles and API tokens.
     Administer,
+    /// Change who is on a restricted record's access lists, for records led by the user's
+    /// own agency, without being on the list.
+    ManageRestrictions,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::MakeReferral,
         Permission::WorkCases,
         Permission::ReadBoroughWide,
@@ -42,6 +45,7 @@ impl Permission {
         Permission::ViewAccessLog,
         Permission::BreakGlass,
         Permission::Administer,
+        Permission::ManageRestrictions,
     ];
 
     /// The stable key used in API token scopes.
@@ -57,6 +61,7 @@ impl Permission {
             Permission::ViewAccessLog => "view_access_log",
             Permission::BreakGlass => "break_glass",
             Permission::Administer => "administer",
+            Permission::ManageRestrictions => "manage_restrictions",
         }
     }
 
@@ -76,6 +81,7 @@ impl Permission {
                 | Permission::CoordinatePanels
                 | Permission::ViewAccessLog
                 | Permission::BreakGlass
+                | Permission::ManageRestrictions
         )
     }
 }
@@ -156,6 +162,7 @@ impl Role {
                 ViewAccessLog,
                 BreakGlass,
                 ViewInsight,
+                ManageRestrictions,
             ],
             Role::PanelCoordinator => &[MakeReferral, WorkCases, CoordinatePanels],
             Role::Analyst => &[ViewInsight],

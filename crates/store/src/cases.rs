@@ -12,6 +12,7 @@ use pathways_domain::RecordFacts;
 use pathways_domain::access::{BreakGlassGrant, Restriction};
 use sqlx::Row as _;
 
+use crate::restriction::AccessListKind;
 use crate::{Row, Store, StoreError, Tx, new_id, now_unix};
 
 /// Where a case stands.
@@ -745,8 +746,8 @@ impl Filter {
 
 /// Builds the WHERE clause over [`list_from`]: the search's candidates (team membership,
 /// referrals and access lists, or everything for borough-wide search; the other views get
-/// theirs from `list_from`), restricted records only for their access list or a live break-glass grant
-/// (search keeps restricted records so they can be shown as "a restricted record exists").
+/// theirs from `list_from`), restricted records only for their access list or a live
+/// break-glass grant, in every view including search.
 fn caseload_filter(q: &CaseloadQuery) -> Filter {
     filter_with(q, true)
 }
@@ -766,7 +767,8 @@ fn filter_with(q: &CaseloadQuery, view_condition: bool) -> Filter {
         clauses.push(format!(
             "(c.id IN (SELECT case_id FROM case_team WHERE (member_kind = 'user' AND member_id = {me}) \
              OR (member_kind = 'agency' AND member_id = {agency})) \
-             OR c.referrer_id = {me} OR c.id IN (SELECT case_id FROM case_access WHERE user_id = {me}))"
+             OR c.referrer_id = {me} \
+             OR c.person_id IN (SELECT person_id FROM person_access WHERE user_id = {me} AND scope = 'restricted'))"
         ));
     }
     let now = f.bind(Bind::Int(q.now));
@@ -782,24 +784,23 @@ fn filter_with(q: &CaseloadQuery, view_condition: bool) -> Filter {
         CaseloadView::HighRisk => clauses.push("c.worked = 1 AND c.risk_level = 'high'".into()),
         _ => {}
     }
-    if q.view != CaseloadView::Search {
-        let glass = if q.break_glass {
-            format!(
-                " OR EXISTS (SELECT 1 FROM break_glass b WHERE b.user_id = {me} AND b.record_type = 'case' \
-                 AND b.record_id = c.id AND b.expires_at > {now})"
-            )
-        } else {
-            String::new()
-        };
-        // Restricted people are few: the NOT IN set is read once from a partial index, so
-        // the people table is not touched for every candidate.
-        clauses.push(format!(
-            "((c.restricted = 0 AND c.person_id NOT IN (SELECT id FROM people WHERE restricted = 1)) \
-             OR EXISTS (SELECT 1 FROM case_access a WHERE a.case_id = c.id AND a.user_id = {me}) \
-             OR EXISTS (SELECT 1 FROM person_access pa WHERE pa.person_id = c.person_id AND pa.user_id = {me} \
-             AND pa.scope = 'restricted'){glass})"
-        ));
-    }
+    // A restricted case reaches a list, a count or a search only for its access list or a
+    // live break-glass grant: never as a masked row, so nothing about it (not even that a
+    // search matched it) reaches anyone else. `c.restricted` is the person's flag, copied
+    // onto the case and its team rows by triggers.
+    let glass = if q.break_glass {
+        format!(
+            " OR EXISTS (SELECT 1 FROM break_glass b WHERE b.user_id = {me} AND b.record_type = 'case' \
+             AND b.record_id = c.id AND b.expires_at > {now})"
+        )
+    } else {
+        String::new()
+    };
+    clauses.push(format!(
+        "(c.restricted = 0 \
+         OR EXISTS (SELECT 1 FROM person_access pa WHERE pa.person_id = c.person_id AND pa.user_id = {me} \
+         AND pa.scope = 'restricted'){glass})"
+    ));
     match q.status {
         Some(s) => {
             let b = f.bind(Bind::Text(s.key().into()));
@@ -1037,8 +1038,8 @@ impl Store {
         let agency = user_agency(&mut tx, &new.lead_worker_id).await?;
         sqlx::query(
             "INSERT INTO cases (id, reference, person_id, referral_id, referrer_id, lead_worker_id, lead_agency_id, status, \
-             opened_at, opened_by, updated_at, restricted, restriction_contact) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $8, $10, $11)",
+             opened_at, opened_by, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $8)",
         )
         .bind(&id)
         .bind(reference_for(&id))
@@ -1049,8 +1050,6 @@ impl Store {
         .bind(&agency)
         .bind(now)
         .bind(&new.opened_by)
-        .bind(i64::from(new.restricted))
-        .bind(&new.restriction_contact)
         .execute(&mut *tx)
         .await?;
         insert_member(
@@ -1074,11 +1073,37 @@ impl Store {
         )
         .await?;
         if new.restricted {
-            let mut list = vec![new.lead_worker_id.clone()];
-            list.extend(new.access_list.iter().cloned());
-            for user in list {
-                add_access(&mut tx, &id, &user, &new.opened_by, now).await?;
+            // The restriction is the person's: the lead worker and the named users join any
+            // list the person already has.
+            let mut list =
+                crate::restriction::list_in(&mut tx, &new.person_id, AccessListKind::Record)
+                    .await?;
+            for user in std::iter::once(&new.lead_worker_id).chain(&new.access_list) {
+                if !list.contains(user) {
+                    list.push(user.clone());
+                }
             }
+            let contact: String =
+                sqlx::query_scalar("SELECT restriction_contact FROM people WHERE id = $1")
+                    .bind(&new.person_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let restriction = Restriction {
+                access_list: list,
+                contact: if contact.is_empty() {
+                    new.restriction_contact.clone()
+                } else {
+                    contact
+                },
+            };
+            crate::restriction::set_record_restriction_in(
+                &mut tx,
+                &new.person_id,
+                Some(&restriction),
+                &new.opened_by,
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.case(&id).await
@@ -1126,17 +1151,15 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let base_sql = format!(
-            "SELECT c.id, c.restriction_contact, c.restricted, p.restricted AS p_restricted, \
-             p.restriction_contact AS p_contact, p.address_restricted, c.referrer_id \
-             FROM cases c JOIN people p ON p.id = c.person_id WHERE c.id IN ({marks})"
+            "SELECT c.id, c.lead_agency_id, p.restricted, p.restriction_contact, p.address_restricted, \
+             c.referrer_id FROM cases c JOIN people p ON p.id = c.person_id WHERE c.id IN ({marks})"
         );
         let team_sql = format!(
             "SELECT case_id, member_kind, member_id FROM case_team WHERE case_id IN ({marks})"
         );
-        // The second IN list reuses the same numbered placeholders.
+        // A restriction is the person's: the lists come from the case's person.
         let access_sql = format!(
-            "SELECT case_id, user_id, 'restricted' AS scope FROM case_access WHERE case_id IN ({marks}) \
-             UNION ALL SELECT c.id, pa.user_id, pa.scope FROM person_access pa JOIN cases c ON c.person_id = pa.person_id \
+            "SELECT c.id, pa.user_id, pa.scope FROM person_access pa JOIN cases c ON c.person_id = pa.person_id \
              WHERE c.id IN ({marks})"
         );
         let glass_sql = format!(
@@ -1148,15 +1171,8 @@ impl Store {
         }
         for r in &q.fetch_all(self.pool()).await? {
             let id: String = r.try_get("id")?;
-            let restricted = r.try_get::<i64, _>("restricted")? != 0
-                || r.try_get::<i64, _>("p_restricted")? != 0;
+            let restricted = r.try_get::<i64, _>("restricted")? != 0;
             let contact: String = r.try_get("restriction_contact")?;
-            let p_contact: String = r.try_get("p_contact")?;
-            let contact = if contact.is_empty() {
-                p_contact
-            } else {
-                contact
-            };
             let facts = RecordFacts {
                 referrers: r
                     .try_get::<Option<String>, _>("referrer_id")?
@@ -1172,6 +1188,7 @@ impl Store {
                 }),
                 address_access_list: (r.try_get::<i64, _>("address_restricted")? != 0)
                     .then(Vec::new),
+                lead_agencies: vec![r.try_get("lead_agency_id")?],
                 ..RecordFacts::default()
             };
             out.insert(id, facts);
@@ -1396,45 +1413,14 @@ impl Store {
         .await?;
         insert_member(&mut tx, case_id, "user", user_id, "lead", by, now).await?;
         insert_member(&mut tx, case_id, "agency", &agency, "agency", by, now).await?;
-        let restricted: i64 = sqlx::query_scalar("SELECT restricted FROM cases WHERE id = $1")
-            .bind(case_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if restricted != 0 {
-            add_access(&mut tx, case_id, user_id, by, now).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Restricts a case to a named access list (the lead worker always on it), or lifts the
-    /// restriction.
-    pub async fn set_case_restriction(
-        &self,
-        case_id: &str,
-        restricted: bool,
-        contact: &str,
-        access_list: &[String],
-        by: &str,
-    ) -> Result<(), StoreError> {
-        let now = now_unix();
-        let mut tx = self.begin_write().await?;
-        touch(&mut tx, case_id, now).await?;
-        sqlx::query("UPDATE cases SET restricted = $1, restriction_contact = $2 WHERE id = $3")
-            .bind(i64::from(restricted))
-            .bind(contact)
-            .bind(case_id)
-            .execute(&mut *tx)
-            .await?;
-        if restricted {
-            let lead: String = sqlx::query_scalar("SELECT lead_worker_id FROM cases WHERE id = $1")
+        let (restricted, person_id): (i64, String) =
+            sqlx::query_as("SELECT restricted, person_id FROM cases WHERE id = $1")
                 .bind(case_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            add_access(&mut tx, case_id, &lead, by, now).await?;
-            for u in access_list {
-                add_access(&mut tx, case_id, u, by, now).await?;
-            }
+        if restricted != 0 {
+            crate::restriction::add_to_record_list_in(&mut tx, &person_id, user_id, by, now)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -2266,26 +2252,6 @@ impl Store {
         tx.commit().await?;
         Ok(expires)
     }
-}
-
-async fn add_access(
-    tx: &mut Tx<'_>,
-    case_id: &str,
-    user_id: &str,
-    by: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO case_access (case_id, user_id, added_at, added_by) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (case_id, user_id) DO NOTHING",
-    )
-    .bind(case_id)
-    .bind(user_id)
-    .bind(now)
-    .bind(by)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 fn document_from(r: &Row) -> Result<DocumentMeta, StoreError> {

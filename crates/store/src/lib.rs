@@ -17,6 +17,7 @@ mod migrate;
 pub mod outbox;
 pub mod people;
 pub mod referrals;
+pub mod restriction;
 pub mod sessions;
 pub mod testing;
 

@@ -38,6 +38,7 @@ const ALL: &[Migration] = &[
     migration!(7, "0007_caseload"),
     migration!(8, "0008_instruments"),
     migration!(9, "0009_audit_chain"),
+    migration!(30, "0030_person_restriction"),
 ];
 
 /// The newest schema version this binary knows.

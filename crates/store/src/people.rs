@@ -295,51 +295,6 @@ impl Store {
         Ok(id)
     }
 
-    /// Restricts a person's current address to a named list (`person_access` rows with
-    /// scope `address`), or lifts the restriction and clears the list, in one transaction.
-    /// The rest of the record stays visible to whoever may see it.
-    pub async fn set_address_restriction(
-        &self,
-        person_id: &str,
-        restricted: bool,
-        access_list: &[String],
-        by: &str,
-    ) -> Result<(), StoreError> {
-        let now = now_unix();
-        let mut tx = self.begin_write().await?;
-        let done =
-            sqlx::query("UPDATE people SET address_restricted = $1, updated_at = $2 WHERE id = $3")
-                .bind(i64::from(restricted))
-                .bind(now)
-                .bind(person_id)
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "person" });
-        }
-        if restricted {
-            for user in access_list {
-                sqlx::query(
-                    "INSERT INTO person_access (person_id, user_id, scope, added_at, added_by) \
-                     VALUES ($1, $2, 'address', $3, $4) ON CONFLICT (person_id, user_id, scope) DO NOTHING",
-                )
-                .bind(person_id)
-                .bind(user)
-                .bind(now)
-                .bind(by)
-                .execute(&mut *tx)
-                .await?;
-            }
-        } else {
-            sqlx::query("DELETE FROM person_access WHERE person_id = $1 AND scope = 'address'")
-                .bind(person_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// One person by id (merged or not).
     pub async fn person(&self, id: &str) -> Result<Person, StoreError> {
         let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1");
@@ -513,6 +468,7 @@ impl Store {
         .bind(by)
         .execute(&mut *tx)
         .await?;
+        crate::restriction::unify_in(&mut tx, into, by, now).await?;
         tx.commit().await?;
         Ok(event)
     }
@@ -585,8 +541,8 @@ impl Store {
             .collect()
     }
 
-    /// What the access policy needs to know about a person: who referred them, and any
-    /// restriction with its named access lists.
+    /// What the access policy needs to know about a person: who referred them, the agencies
+    /// leading their cases, and any restriction with its named access lists.
     pub async fn person_facts(&self, person: &Person) -> Result<RecordFacts, StoreError> {
         let referrers: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT referrer_actor FROM referrals WHERE person_id = $1",
@@ -594,8 +550,15 @@ impl Store {
         .bind(&person.id)
         .fetch_all(self.pool())
         .await?;
+        let lead_agencies: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT lead_agency_id FROM cases WHERE person_id = $1 ORDER BY lead_agency_id",
+        )
+        .bind(&person.id)
+        .fetch_all(self.pool())
+        .await?;
         let mut facts = RecordFacts {
             referrers,
+            lead_agencies,
             ..RecordFacts::default()
         };
         if person.restricted || person.address_restricted {

@@ -188,6 +188,56 @@ fn access_logs_need_the_permission() {
     assert!(!decide(&worker, Action::ViewAccessLog, &case, NOW).allowed());
 }
 
+#[test]
+fn only_the_list_and_lead_agency_managers_change_an_access_list() {
+    let mut case = case_for(&["w1", "w2"]);
+    case.lead_agencies = vec!["outreach".into()];
+    let w1 = actor("w1", "outreach", &[Role::Practitioner]);
+    let w2 = actor("w2", "outreach", &[Role::Practitioner]);
+    // Before any list exists, whoever may edit the record may create one.
+    for a in [Action::ChangeAccessList, Action::ChangeAddressList] {
+        assert_eq!(decide(&w2, a, &case, NOW), Decision::Allow(Grant::CaseTeam));
+    }
+    case.address_access_list = Some(vec!["w1".into()]);
+    case.restriction = Some(Restriction {
+        access_list: vec!["w1".into()],
+        contact: "Duty manager".into(),
+    });
+    for a in [Action::ChangeAccessList, Action::ChangeAddressList] {
+        assert_eq!(
+            decide(&w1, a, &case, NOW),
+            Decision::Allow(Grant::AccessList)
+        );
+        // A team member off the list cannot add themselves or lift the restriction.
+        assert_eq!(
+            decide(&w2, a, &case, NOW),
+            Decision::Deny(Denial::NotOnAccessList)
+        );
+    }
+    let lead_manager = actor("m1", "outreach", &[Role::Manager]);
+    let other_manager = actor("m2", "council", &[Role::Manager]);
+    assert_eq!(
+        decide(&lead_manager, Action::ChangeAccessList, &case, NOW),
+        Decision::Allow(Grant::LeadAgencyManager)
+    );
+    assert_eq!(
+        decide(&other_manager, Action::ChangeAccessList, &case, NOW),
+        Decision::Deny(Denial::NotOnAccessList)
+    );
+    // Break-glass reads; it never changes who is on the list.
+    case.break_glass.push(BreakGlassGrant {
+        user_id: "m2".into(),
+        expires_at: NOW + 60,
+    });
+    assert!(decide(&other_manager, Action::ViewRecord, &case, NOW).allowed());
+    assert!(!decide(&other_manager, Action::ChangeAddressList, &case, NOW).allowed());
+    let stranger = actor("x", "elsewhere", &[Role::Practitioner]);
+    assert_eq!(
+        decide(&stranger, Action::ChangeAccessList, &case, NOW),
+        Decision::Deny(Denial::NoRelationship)
+    );
+}
+
 fn arb_actor() -> impl Strategy<Value = Actor> {
     (
         0..6usize,
@@ -214,9 +264,10 @@ fn arb_record() -> impl Strategy<Value = RecordFacts> {
         proptest::option::of(ids(6)),
         proptest::collection::vec((0..6usize, -100i64..100), 0..2),
         proptest::collection::vec((ids(6), -100i64..0, 0i64..100), 0..2),
+        proptest::collection::vec((0..3usize).prop_map(|i| format!("a{i}")), 0..2),
     )
         .prop_map(
-            |(team, agencies, referrers, restricted, address, glass, panels)| RecordFacts {
+            |(team, agencies, referrers, restricted, address, glass, panels, lead)| RecordFacts {
                 team_users: team,
                 team_agencies: agencies,
                 referrers,
@@ -240,6 +291,7 @@ fn arb_record() -> impl Strategy<Value = RecordFacts> {
                         expires_at: NOW + e,
                     })
                     .collect(),
+                lead_agencies: lead,
             },
         )
 }
@@ -272,7 +324,8 @@ proptest! {
         record.restriction = Some(Restriction { access_list: vec![], contact: "c".into() });
         record.break_glass.clear();
         for (i, a) in Action::ALL.iter().enumerate() {
-            if *a == Action::ViewAccessLog || *a == Action::ViewStatus || *a == Action::KnowExists { continue; }
+            if matches!(a, Action::ViewAccessLog | Action::ViewStatus | Action::KnowExists
+                | Action::ChangeAccessList | Action::ChangeAddressList) { continue; }
             prop_assert!(open[i] || !decide(&actor, *a, &record, NOW).allowed(), "{:?}", a);
         }
     }
@@ -300,5 +353,34 @@ proptest! {
                 prop_assert!(!decide(&actor, a, &record, NOW).allowed());
             }
         }
+    }
+
+    #[test]
+    fn a_list_changes_only_by_its_members_or_lead_agency_managers(actor in arb_actor(), record in arb_record()) {
+        for (action, list) in [
+            (Action::ChangeAccessList, record.restriction.as_ref().map(|r| r.access_list.clone())),
+            (Action::ChangeAddressList, record.address_access_list.clone()),
+        ] {
+            let allowed = decide(&actor, action, &record, NOW).allowed();
+            let lead_manager = actor.roles.has(Permission::ManageRestrictions)
+                && record.lead_agencies.contains(&actor.agency_id);
+            match list {
+                Some(list) => prop_assert_eq!(allowed, list.contains(&actor.user_id) || lead_manager),
+                None => prop_assert_eq!(
+                    allowed,
+                    lead_manager || decide(&actor, Action::Edit, &record, NOW).allowed()
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn break_glass_never_changes_a_list(actor in arb_actor(), mut record in arb_record()) {
+        let before: Vec<bool> = [Action::ChangeAccessList, Action::ChangeAddressList]
+            .iter().map(|a| decide(&actor, *a, &record, NOW).allowed()).collect();
+        record.break_glass.push(BreakGlassGrant { user_id: actor.user_id.clone(), expires_at: NOW + 100 });
+        let after: Vec<bool> = [Action::ChangeAccessList, Action::ChangeAddressList]
+            .iter().map(|a| decide(&actor, *a, &record, NOW).allowed()).collect();
+        prop_assert_eq!(before, after);
     }
 }

@@ -1,11 +1,13 @@
 //! Cases on every backend: opening, caseload views with restriction, chronology, tasks,
 //! reviews, risk, documents, service referrals with consortium routing, break-glass.
 
+use pathways_domain::audit::AuditEvent;
 use pathways_domain::{Action, Actor, AgencyKind, Role, RoleSet, decide};
 use pathways_store::cases::{
     CaseSort, CaseStatus, CaseloadQuery, CaseloadView, Consent, NewAssessment, NewCase, NewEntry,
     NewServiceReferral, ReferralStatus,
 };
+use pathways_store::restriction::{AccessListChange, AccessListKind};
 use pathways_store::{NewUser, Store, User, new_id, now_unix};
 
 use crate::on_every_backend;
@@ -116,6 +118,127 @@ async fn open(store: &Store, w: &World, first: &str, restricted: bool) -> String
         .id
 }
 
+/// Restricts the person of case `case_id` to `list`, as a user on it would.
+async fn restrict(store: &Store, case_id: &str, list: &[&str], by: &str) {
+    let person_id = store.case(case_id).await.expect("case").person_id;
+    store
+        .change_access_list(&AccessListChange {
+            person_id: person_id.clone(),
+            kind: AccessListKind::Record,
+            list: Some(list.iter().map(|u| u.to_string()).collect()),
+            contact: "Dev Patel".into(),
+            by: by.into(),
+            audit: AuditEvent {
+                at: now_unix(),
+                actor_id: by.into(),
+                actor_agency: String::new(),
+                action: "access_list".into(),
+                record_type: "person".into(),
+                record_id: person_id,
+                client: String::new(),
+                reason: "test".into(),
+                outcome: "allowed".into(),
+            },
+            notice: "The list changed.".into(),
+            link: format!("/cases/{case_id}"),
+        })
+        .await
+        .expect("restricted");
+}
+
+#[tokio::test]
+async fn restricting_a_case_restricts_its_person_and_everyone_merged_with_them() {
+    on_every_backend!(|store| {
+        let w = world(&store).await;
+        let first = open(&store, &w, "Zara", false).await;
+        let person_id = store.case(&first).await.expect("case").person_id;
+        // A second case about the same person, led elsewhere, and a duplicate record.
+        let second = store
+            .open_case(&NewCase {
+                person_id: person_id.clone(),
+                lead_worker_id: w.other.id.clone(),
+                opened_by: w.other.id.clone(),
+                ..NewCase::default()
+            })
+            .await
+            .expect("second case")
+            .id;
+        let duplicate = person(&store, "Zarah", "Example", false).await;
+        let seq_before = store
+            .recent_audit(1)
+            .await
+            .expect("audit")
+            .first()
+            .map_or(0, |e| e.seq);
+        restrict(&store, &first, &[&w.amara.id, &w.dev.id], &w.amara.id).await;
+
+        // The change and its audit entry landed together, and the list was told (not the
+        // person who made the change).
+        let latest = store.recent_audit(1).await.expect("audit").remove(0);
+        assert_eq!(
+            (latest.seq, latest.event.action.as_str()),
+            (seq_before + 1, "access_list")
+        );
+        assert_eq!(
+            store
+                .notifications(&w.dev.id, 10)
+                .await
+                .expect("notes")
+                .len(),
+            1
+        );
+        assert!(
+            store
+                .notifications(&w.amara.id, 10)
+                .await
+                .expect("notes")
+                .is_empty()
+        );
+
+        // The person and both cases are restricted alike.
+        let person_row = store.person(&person_id).await.expect("person");
+        let facts = store.person_facts(&person_row).await.expect("facts");
+        let stranger_manager = user(&store, &w.outreach, "Mo Manager", &[Role::Manager]).await;
+        for f in [
+            facts,
+            store.case_facts(&first).await.expect("facts"),
+            store.case_facts(&second).await.expect("facts"),
+        ] {
+            let list = &f.restriction.as_ref().expect("restricted").access_list;
+            assert_eq!(list.len(), 2, "{list:?}");
+            assert!(
+                !decide(
+                    &actor(&stranger_manager),
+                    Action::ViewRecord,
+                    &f,
+                    now_unix()
+                )
+                .allowed()
+            );
+            assert!(decide(&actor(&w.dev), Action::ViewRecord, &f, now_unix()).allowed());
+        }
+        // The other case's lead worker, not on the list, no longer sees it in a list.
+        let theirs = store
+            .caseload(&query(CaseloadView::Mine, &w.other))
+            .await
+            .expect("list");
+        assert!(theirs.rows.iter().all(|r| r.id != second));
+
+        // Merging a duplicate in gives it the same restriction and list.
+        store
+            .merge_people(&duplicate, &person_id, "same person", &w.dev.id)
+            .await
+            .expect("merged");
+        let dup = store.person(&duplicate).await.expect("person");
+        assert!(dup.restricted);
+        let dup_facts = store.person_facts(&dup).await.expect("facts");
+        assert_eq!(
+            dup_facts.restriction.expect("restricted").access_list.len(),
+            2
+        );
+    });
+}
+
 #[tokio::test]
 async fn opening_a_case_puts_the_lead_and_their_agency_on_the_team() {
     on_every_backend!(|store| {
@@ -202,12 +325,22 @@ async fn caseload_views_filter_and_hide_restricted_cases_from_those_not_listed()
             .await
             .expect("counts");
         assert_eq!((counts.mine, counts.team), (1, 1));
-        // Search keeps the restricted case so it can be shown as "a restricted record exists".
+        // Search leaves the restricted case out too: a match must not tell a colleague off the
+        // list that the name exists. Amara, on the list, finds it.
         let mut search = query(CaseloadView::Search, &w.bilal);
         search.text = Some("secret".into());
+        assert_eq!(store.caseload(&search).await.expect("search").total, 0);
+        search.text = Some("e".into());
         let found = store.caseload(&search).await.expect("search");
-        assert_eq!(found.total, 1);
-        let facts = store.case_facts(&found.rows[0].id).await.expect("facts");
+        assert_eq!(
+            found.rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+            vec![plain.clone()]
+        );
+        let mut listed = query(CaseloadView::Search, &w.amara);
+        listed.text = Some("secret".into());
+        let found = store.caseload(&listed).await.expect("search");
+        assert_eq!(found.rows[0].id, secret);
+        let facts = store.case_facts(&secret).await.expect("facts");
         assert_eq!(
             decide(&actor(&w.bilal), Action::ViewRecord, &facts, now_unix()),
             pathways_domain::Decision::Deny(pathways_domain::access::Denial::Restricted {
@@ -324,10 +457,7 @@ async fn caseload_lists_and_tab_counts_follow_every_change_to_a_case() {
             .close_case(&a, "Goals met", "{}")
             .await
             .expect("closed");
-        store
-            .set_case_restriction(&c, true, "Dev Patel", &[], &w.amara.id)
-            .await
-            .expect("restricted");
+        restrict(&store, &c, &[&w.amara.id], &w.amara.id).await;
         let counts = store
             .caseload_counts(&query(CaseloadView::Mine, &w.bilal))
             .await

@@ -72,23 +72,12 @@ pub(crate) async fn list(
         caller.require(Permission::WorkCases)?;
         let q = params.query(&caller.actor);
         let page = state.store().caseload(&q).await?;
-        let ids: Vec<String> = page.rows.iter().map(|r| r.id.clone()).collect();
-        let facts = state.store().case_facts_many(&ids).await?;
-        let now = now_unix();
-        let cases = page
-            .rows
-            .iter()
-            .filter_map(|row| {
-                let f = facts.get(&row.id)?;
-                match decide(&caller.actor, Action::ViewRecord, f, now) {
-                    pathways_domain::Decision::Allow(_) => Some(case_json(row, None)),
-                    pathways_domain::Decision::Deny(
-                        pathways_domain::access::Denial::Restricted { contact },
-                    ) => Some(case_json(row, Some(contact))),
-                    _ => None,
-                }
-            })
-            .collect();
+        let cases =
+            super::pages::allowed_rows(&state, &caller.actor, Action::ViewRecord, page.rows)
+                .await?
+                .iter()
+                .map(|row| case_json(row, None))
+                .collect();
         audit(&state, &caller, "case_list_api", "caseload", "allowed").await?;
         Ok::<_, AppError>(
             Json(ListJson {

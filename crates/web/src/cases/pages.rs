@@ -14,6 +14,7 @@ use pathways_store::cases::{
     DocumentMeta, Entry, Goal, NewCase, NewEntry, Review, ServiceReferral, Task, TeamMember,
 };
 use pathways_store::now_unix;
+use pathways_store::restriction::{AccessListChange, AccessListKind};
 use serde::Deserialize;
 
 use super::format::{category_label, day, risk_class, risk_label, when};
@@ -85,11 +86,10 @@ impl ListParams {
     }
 }
 
-/// One row of a caseload as shown: full, or masked for a restricted record.
+/// One row of a caseload as shown.
 pub(crate) struct ListRow {
     pub id: String,
     pub reference: String,
-    pub masked: Option<String>,
     pub name: String,
     pub status: &'static str,
     pub risk_label: &'static str,
@@ -102,53 +102,30 @@ pub(crate) struct ListRow {
     pub opened: String,
 }
 
-/// Applies the access policy to every row of a page: rows the user may read are shown,
-/// restricted rows they may know of are masked, anything else is dropped.
-pub(crate) async fn visible_rows(
+/// Applies the access policy to every row of a page for `action`, keeping the rows it
+/// allows. The caseload SQL already leaves out what the user may not read (restricted
+/// records included); this is the policy's own check on what reaches the page.
+pub(crate) async fn allowed_rows(
     state: &AppState,
-    staff: &Staff,
+    actor: &pathways_domain::Actor,
+    action: Action,
     rows: Vec<CaseRow>,
-) -> Result<Vec<(CaseRow, Option<String>)>, AppError> {
+) -> Result<Vec<CaseRow>, AppError> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let facts = state.store().case_facts_many(&ids).await?;
     let now = now_unix();
-    let actor = staff.actor();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let Some(f) = facts.get(&row.id) else {
-            continue;
-        };
-        match decide(&actor, Action::ViewRecord, f, now) {
-            pathways_domain::Decision::Allow(_) => out.push((row, None)),
-            pathways_domain::Decision::Deny(pathways_domain::access::Denial::Restricted {
-                contact,
-            }) => out.push((row, Some(contact))),
-            _ => {}
-        }
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .filter(|row| {
+            facts
+                .get(&row.id)
+                .is_some_and(|f| decide(actor, action, f, now).allowed())
+        })
+        .collect())
 }
 
-fn list_row(row: CaseRow, masked: Option<String>, now: i64) -> ListRow {
-    if masked.is_some() {
-        return ListRow {
-            id: row.id,
-            reference: row.reference,
-            masked,
-            name: String::new(),
-            status: "",
-            risk_label: "",
-            risk_class: "",
-            marac: false,
-            lead: String::new(),
-            task_due: String::new(),
-            task_overdue: false,
-            review: String::new(),
-            opened: String::new(),
-        };
-    }
+fn list_row(row: CaseRow, now: i64) -> ListRow {
     ListRow {
-        masked: None,
         name: row.person_name,
         status: row.status.label(),
         risk_label: risk_label(&row.risk_level),
@@ -251,10 +228,10 @@ async fn caseload_inner(
         state.store().caseload_counts(&q)
     )?;
     let now = q.now;
-    let rows: Vec<ListRow> = visible_rows(state, staff, page.rows)
+    let rows: Vec<ListRow> = allowed_rows(state, &staff.actor(), Action::ViewRecord, page.rows)
         .await?
         .into_iter()
-        .map(|(r, m)| list_row(r, m, now))
+        .map(|r| list_row(r, now))
         .collect();
     let view = view_key(q.view);
     state
@@ -590,8 +567,6 @@ struct CasePage {
     dob: String,
     address: Option<String>,
     address_hidden: bool,
-    /// The person's address is restricted to a named list.
-    address_restricted: bool,
     safe_contact: Vec<(String, bool, String)>,
     team: Vec<TeamMember>,
     entries: Vec<(Entry, String)>,
@@ -603,6 +578,8 @@ struct CasePage {
     workers: Vec<(String, String)>,
     agencies: Vec<(String, String)>,
     can_edit: bool,
+    record_list: ListView,
+    address_list: ListView,
     today: String,
     outcomes: &'static [(&'static str, &'static str)],
 }
@@ -628,6 +605,90 @@ struct RestrictedPage {
     reference: String,
     contact: String,
     can_break_glass: bool,
+    record_list: Option<ListView>,
+}
+
+/// One of the person's access lists as the case page shows it.
+pub(crate) struct ListView {
+    action: String,
+    key: &'static str,
+    title: &'static str,
+    hint: &'static str,
+    covers: &'static str,
+    restrict_label: &'static str,
+    asks_contact: bool,
+    restricted: bool,
+    can_change: bool,
+    members: Vec<(String, String)>,
+    workers: Vec<(String, String)>,
+}
+
+/// Builds the view of one access list for `actor`: members are named only to those who
+/// may change the list.
+async fn list_view(
+    state: &AppState,
+    actor: &pathways_domain::Actor,
+    case_id: &str,
+    facts: &pathways_domain::RecordFacts,
+    kind: AccessListKind,
+) -> Result<ListView, AppError> {
+    let (action, list) = match kind {
+        AccessListKind::Record => (
+            Action::ChangeAccessList,
+            facts.restriction.as_ref().map(|r| &r.access_list),
+        ),
+        AccessListKind::Address => (
+            Action::ChangeAddressList,
+            facts.address_access_list.as_ref(),
+        ),
+    };
+    let can_change = decide(actor, action, facts, now_unix()).allowed();
+    let users = if can_change {
+        state.store().list_users(None).await?
+    } else {
+        Vec::new()
+    };
+    let members = list
+        .map(|l| {
+            l.iter()
+                .filter_map(|id| users.iter().find(|u| &u.id == id))
+                .map(|u| (u.id.clone(), u.display_name.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let workers = users
+        .into_iter()
+        .filter(|u| !u.disabled && u.roles.has(Permission::WorkCases))
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    Ok(match kind {
+        AccessListKind::Record => ListView {
+            action: format!("/cases/{case_id}/restriction"),
+            key: "record",
+            title: "Restriction",
+            hint: "Restrict this person's records (this case, their other cases, their referrals and their person record) to a named list.",
+            covers: "this person's records",
+            restrict_label: "Restrict this person's records",
+            asks_contact: true,
+            restricted: list.is_some(),
+            can_change,
+            members,
+            workers,
+        },
+        AccessListKind::Address => ListView {
+            action: format!("/cases/{case_id}/address-restriction"),
+            key: "address",
+            title: "Address restriction",
+            hint: "Hide the person's current address from everyone except a named list, even from colleagues who can see the rest of this case. A restricted address never appears in lists, searches or exports.",
+            covers: "the current address",
+            restrict_label: "Restrict the address",
+            asks_contact: false,
+            restricted: list.is_some(),
+            can_change,
+            members,
+            workers,
+        },
+    })
 }
 
 /// Renders the case page, with `errors` from a refused form.
@@ -645,6 +706,10 @@ pub(crate) async fn show(
             contact,
             can_break_glass,
         } => {
+            // Managers of the lead agency may change the list without being on it.
+            let facts = store_facts(state, &id).await?;
+            let view =
+                list_view(state, &staff.actor(), &id, &facts, AccessListKind::Record).await?;
             return Ok(render(
                 state,
                 RestrictedPage {
@@ -654,6 +719,7 @@ pub(crate) async fn show(
                     reference,
                     contact,
                     can_break_glass,
+                    record_list: view.can_change.then_some(view),
                 },
             ));
         }
@@ -688,13 +754,24 @@ pub(crate) async fn show(
     )
     .trim()
     .to_string();
-    let workers = store
-        .list_users(None)
-        .await?
-        .into_iter()
-        .filter(|u| !u.disabled && u.roles.has(Permission::WorkCases))
-        .map(|u| (u.id, u.display_name))
-        .collect();
+    let actor = staff.actor();
+    let record_list = list_view(
+        state,
+        &actor,
+        &case.id,
+        &allowed.facts,
+        AccessListKind::Record,
+    )
+    .await?;
+    let workers = record_list_workers(state).await?;
+    let address_list = list_view(
+        state,
+        &actor,
+        &case.id,
+        &allowed.facts,
+        AccessListKind::Address,
+    )
+    .await?;
     let agencies = store
         .list_agencies()
         .await?
@@ -718,7 +795,6 @@ pub(crate) async fn show(
         dob: person.details.dob.clone().unwrap_or_default(),
         address: (address_ok && !address.is_empty()).then_some(address),
         address_hidden: !address_ok,
-        address_restricted: person.address_restricted,
         safe_contact: store
             .safe_contacts(&case.person_id)
             .await?
@@ -782,6 +858,8 @@ pub(crate) async fn show(
         workers,
         agencies,
         can_edit,
+        record_list,
+        address_list,
         today: super::format::iso_day(now),
         outcomes: OUTCOMES,
         case,
@@ -1209,7 +1287,8 @@ pub(crate) async fn close_case(
     .await
 }
 
-/// `POST /cases/{id}/restriction`: restricts the case to a named list, or lifts it.
+/// `POST /cases/{id}/restriction`: restrict the person's records to a named list, add or
+/// remove someone on the list, or lift the restriction.
 pub(crate) async fn restriction(
     State(state): State<AppState>,
     staff: Staff,
@@ -1218,37 +1297,13 @@ pub(crate) async fn restriction(
 ) -> Response {
     let (s, st, case_id) = (state.clone(), staff.clone(), id.clone());
     run_form(state, staff, id, async move {
-        for_edit(&s, &st, &case_id).await?;
-        let restricted = field(&f, "restricted") == "yes";
-        let contact = field(&f, "restriction_contact");
-        if restricted && contact.is_empty() {
-            return Err(invalid(
-                "restriction_contact",
-                "Enter whom others should contact about this restricted case",
-            ));
-        }
-        let list: Vec<String> = Some(field(&f, "access_user_id").to_string())
-            .filter(|u| !u.is_empty())
-            .into_iter()
-            .collect();
-        s.store()
-            .set_case_restriction(&case_id, restricted, contact, &list, &st.user.id)
-            .await?;
-        let mut event = st.event("case_restriction", "case", &case_id, "allowed");
-        event.reason = if restricted {
-            "restricted".into()
-        } else {
-            "unrestricted".into()
-        };
-        s.store().audit(event).await?;
-        Ok(())
+        change_access_list(&s, &st, &case_id, AccessListKind::Record, &f).await
     })
     .await
 }
 
-/// `POST /cases/{id}/address-restriction`: hides the person's current address from everyone
-/// but a named list (the lead worker, the member of staff setting it and one more named
-/// worker), even from users who may see the rest of the case; or lifts that restriction.
+/// `POST /cases/{id}/address-restriction`: the same for the list that may see the person's
+/// current address.
 pub(crate) async fn address_restriction(
     State(state): State<AppState>,
     staff: Staff,
@@ -1257,51 +1312,204 @@ pub(crate) async fn address_restriction(
 ) -> Response {
     let (s, st, case_id) = (state.clone(), staff.clone(), id.clone());
     run_form(state, staff, id, async move {
-        let allowed = for_edit(&s, &st, &case_id).await?;
-        let restricted = match field(&f, "address_restricted") {
-            "yes" => true,
-            "no" => false,
-            _ => {
-                return Err(invalid(
-                    "address_restricted",
-                    "Choose whether to restrict the address or lift the restriction",
-                ));
-            }
-        };
-        let mut list = vec![allowed.case.lead_worker_id.clone(), st.user.id.clone()];
-        let extra = field(&f, "address_access_user_id");
-        if !extra.is_empty() {
-            match s.store().user(extra).await {
-                Ok(_) => {}
-                Err(pathways_store::StoreError::NotFound { .. }) => {
-                    return Err(invalid(
-                        "address_access_user_id",
-                        "Choose a worker from the list",
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            }
-            list.push(extra.to_string());
-        }
-        list.dedup();
-        s.store()
-            .set_address_restriction(&allowed.case.person_id, restricted, &list, &st.user.id)
-            .await?;
-        let mut event = st.event(
-            "address_restriction",
-            "person",
-            &allowed.case.person_id,
-            "allowed",
-        );
-        event.reason = if restricted {
-            format!("restricted from case {}", allowed.case.reference)
-        } else {
-            format!("lifted from case {}", allowed.case.reference)
-        };
-        s.store().audit(event).await?;
-        Ok(())
+        change_access_list(&s, &st, &case_id, AccessListKind::Address, &f).await
     })
     .await
+}
+
+/// One change to one of the case person's access lists. The access policy decides who may
+/// make it (the people on the list, and managers of the lead agency); the change, its audit
+/// entry and the notices to everyone on the list commit together.
+async fn change_access_list(
+    state: &AppState,
+    staff: &Staff,
+    case_id: &str,
+    kind: AccessListKind,
+    f: &FormMap,
+) -> Result<(), AppError> {
+    staff.require(Permission::WorkCases)?;
+    let case = match state.store().case(case_id).await {
+        Ok(c) => c,
+        Err(pathways_store::StoreError::NotFound { .. }) => return Err(AppError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let facts = state.store().case_facts(case_id).await?;
+    let actor = staff.actor();
+    let action = match kind {
+        AccessListKind::Record => Action::ChangeAccessList,
+        AccessListKind::Address => Action::ChangeAddressList,
+    };
+    let what = match kind {
+        AccessListKind::Record => "access_list",
+        AccessListKind::Address => "address_access_list",
+    };
+    match decide(&actor, action, &facts, now_unix()) {
+        pathways_domain::Decision::Allow(_) => {}
+        pathways_domain::Decision::Deny(d) => {
+            state
+                .store()
+                .audit(staff.event(what, "person", &case.person_id, "denied"))
+                .await?;
+            return Err(match d {
+                pathways_domain::access::Denial::NoRelationship => AppError::NotFound,
+                other => AppError::Forbidden(format!("{other:?}")),
+            });
+        }
+    }
+    let current = match kind {
+        AccessListKind::Record => facts.restriction.as_ref().map(|r| r.access_list.clone()),
+        AccessListKind::Address => facts.address_access_list.clone(),
+    };
+    let reason = field(f, "reason");
+    let user = field(f, "user_id");
+    let mut errors = Vec::new();
+    if reason.is_empty() {
+        errors.push(FieldError {
+            field: "reason".into(),
+            message: "Enter why the list is changing".into(),
+        });
+    }
+    let known_user = |errors: &mut Vec<FieldError>, id: &str| {
+        if id.is_empty() {
+            errors.push(FieldError {
+                field: "user_id".into(),
+                message: "Choose a worker from the list".into(),
+            });
+        }
+    };
+    let change = field(f, "change");
+    let (list, contact, verb) = match (change, current) {
+        ("restrict", None) => {
+            let contact = field(f, "restriction_contact");
+            if kind == AccessListKind::Record && contact.is_empty() {
+                errors.push(FieldError {
+                    field: "restriction_contact".into(),
+                    message: "Enter whom others should contact about this restricted record".into(),
+                });
+            }
+            let mut list = vec![case.lead_worker_id.clone(), staff.user.id.clone()];
+            if !user.is_empty() {
+                list.push(user.to_string());
+            }
+            list.dedup();
+            (Some(list), contact.to_string(), "restricted")
+        }
+        ("add", Some(mut list)) => {
+            known_user(&mut errors, user);
+            if list.iter().any(|u| u == user) {
+                errors.push(FieldError {
+                    field: "user_id".into(),
+                    message: "That worker is already on the list".into(),
+                });
+            }
+            list.push(user.to_string());
+            (Some(list), current_contact(&facts), "added to")
+        }
+        ("remove", Some(mut list)) => {
+            known_user(&mut errors, user);
+            let before = list.len();
+            list.retain(|u| u != user);
+            if list.len() == before {
+                errors.push(FieldError {
+                    field: "user_id".into(),
+                    message: "That worker is not on the list".into(),
+                });
+            } else if list.is_empty() {
+                errors.push(FieldError {
+                    field: "user_id".into(),
+                    message: "A restricted list must keep at least one person: lift the restriction instead".into(),
+                });
+            }
+            (Some(list), current_contact(&facts), "removed from")
+        }
+        ("lift", Some(_)) => (None, String::new(), "lifted"),
+        _ => {
+            return Err(invalid(
+                "change",
+                "The restriction has changed since the page was loaded: reload it and try again",
+            ));
+        }
+    };
+    if !user.is_empty() {
+        match state.store().user(user).await {
+            Ok(u) if !u.disabled => {}
+            Ok(_) | Err(pathways_store::StoreError::NotFound { .. }) => {
+                errors.push(FieldError {
+                    field: "user_id".into(),
+                    message: "Choose a worker from the list".into(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    check(errors)?;
+    let mut event = staff.event(what, "person", &case.person_id, "allowed");
+    event.reason = match change {
+        "add" | "remove" => format!(
+            "{user} {verb} the list from case {}: {reason}",
+            case.reference
+        ),
+        _ => format!("{verb} from case {}: {reason}", case.reference),
+    };
+    let list_name = match kind {
+        AccessListKind::Record => "restricted record",
+        AccessListKind::Address => "restricted address",
+    };
+    let notice = match change {
+        "restrict" => format!(
+            "{} restricted the records of case {}; you are on the {list_name} list.",
+            staff.user.display_name, case.reference
+        ),
+        "lift" => format!(
+            "{} lifted the {list_name} restriction on case {}.",
+            staff.user.display_name, case.reference
+        ),
+        _ => format!(
+            "{} changed the {list_name} list of case {}.",
+            staff.user.display_name, case.reference
+        ),
+    };
+    state
+        .store()
+        .change_access_list(&AccessListChange {
+            person_id: case.person_id.clone(),
+            kind,
+            list,
+            contact,
+            by: staff.user.id.clone(),
+            audit: event,
+            notice,
+            link: format!("/cases/{}", case.id),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Workers who may be named on a case (team members, lists).
+async fn record_list_workers(state: &AppState) -> Result<Vec<(String, String)>, AppError> {
+    Ok(state
+        .store()
+        .list_users(None)
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled && u.roles.has(Permission::WorkCases))
+        .map(|u| (u.id, u.display_name))
+        .collect())
+}
+
+async fn store_facts(
+    state: &AppState,
+    case_id: &str,
+) -> Result<pathways_domain::RecordFacts, AppError> {
+    Ok(state.store().case_facts(case_id).await?)
+}
+
+fn current_contact(facts: &pathways_domain::RecordFacts) -> String {
+    facts
+        .restriction
+        .as_ref()
+        .map(|r| r.contact.clone())
+        .unwrap_or_default()
 }
 
 /// Shortest accepted break-glass reason.
@@ -1316,32 +1524,13 @@ pub(crate) async fn break_glass(
 ) -> Response {
     match break_glass_inner(&state, &staff, &id, &f).await {
         Ok(r) => r,
-        Err(AppError::Invalid(errors)) => {
-            match lookup(&state, &staff, &id, Action::ViewRecord).await {
-                Ok(Lookup::Restricted {
-                    id,
-                    reference,
-                    contact,
-                    can_break_glass,
-                }) => {
-                    let mut r = render(
-                        &state,
-                        RestrictedPage {
-                            chrome: staff.chrome(&state, "Restricted record"),
-                            errors,
-                            id,
-                            reference,
-                            contact,
-                            can_break_glass,
-                        },
-                    );
-                    *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-                    r
-                }
-                Ok(_) => Redirect::to(&format!("/cases/{id}")).into_response(),
-                Err(e) => PageError(state, e).into_response(),
+        Err(AppError::Invalid(errors)) => match show(&state, &staff, &id, errors).await {
+            Ok(mut r) => {
+                *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+                r
             }
-        }
+            Err(e) => PageError(state, e).into_response(),
+        },
         Err(e) => PageError(state, e).into_response(),
     }
 }

@@ -795,23 +795,33 @@ async fn restricted_cases_do_not_leak_on_any_path() {
         &amara_client,
         &format!("/cases/{open_case}/address-restriction"),
         &amara_csrf,
-        &[("address_restricted", "maybe")],
+        &[("change", "maybe"), ("reason", "survivor moved")],
     )
     .await;
     assert_eq!(bad.status(), 422);
+    let no_reason = post_form(
+        &app,
+        &amara_client,
+        &format!("/cases/{open_case}/address-restriction"),
+        &amara_csrf,
+        &[("change", "restrict"), ("user_id", "")],
+    )
+    .await;
+    assert_eq!(no_reason.status(), 422);
     let done = post_form(
         &app,
         &amara_client,
         &format!("/cases/{open_case}/address-restriction"),
         &amara_csrf,
         &[
-            ("address_restricted", "yes"),
-            ("address_access_user_id", ""),
+            ("change", "restrict"),
+            ("user_id", ""),
+            ("reason", "survivor has moved to a refuge"),
         ],
     )
     .await;
     assert_eq!(done.status(), 303);
-    assert_eq!(app.audited("address_restriction").await, 1);
+    assert_eq!(app.audited("address_access_list").await, 1);
     let colleague = get(&app, &bilal_client, &format!("/cases/{open_case}"))
         .await
         .text()
@@ -853,17 +863,37 @@ async fn restricted_cases_do_not_leak_on_any_path() {
     // Lists never show addresses.
     assert!(!list.contains("12 Hidden Lane"));
 
-    // Search: a colleague learns only that a restricted record exists and whom to ask.
+    // Search: a colleague off the list learns nothing from a search, not even that a
+    // restricted record matched (a masked row would let a name be confirmed letter by letter).
+    for q in ["secretname", "s", "secr", "SAMPLE"] {
+        let found = get(&app, &bilal_client, &format!("/cases?q={q}"))
+            .await
+            .text()
+            .await
+            .expect("body");
+        assert!(
+            !found.contains("restricted record exists") && !found.contains(&secret[..8]),
+            "{q}: {found}"
+        );
+    }
     let found = get(&app, &bilal_client, "/cases?q=secretname")
         .await
         .text()
         .await
         .expect("body");
-    assert!(
-        found.contains("A restricted record exists. Contact Dev Patel on 020 7946 0000"),
-        "{found}"
-    );
-    assert!(!found.contains("Secretname Sample"));
+    assert!(found.contains("0 cases found"), "{found}");
+    let found: serde_json::Value = get(&app, &bilal_client, "/api/v1/cases?q=secretname")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(found["total"], 0, "{found}");
+    let listed = get(&app, &amara_client, "/cases?q=secretname")
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(listed.contains("Secretname Sample"), "the list finds it");
     let nothing = get(&app, &out_client, "/cases?q=secretname")
         .await
         .text()

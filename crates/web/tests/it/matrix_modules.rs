@@ -585,17 +585,19 @@ const ROWS: &[Row] = &[
         Body::Form(REFER),
         OWN_CASE_EDIT,
     ),
-    // Hiding the person's address keeps the lead worker and the caller on its list.
+    // Hiding the person's address keeps the lead worker and the caller on its list; who may
+    // change a list is the access policy's call (restricting narrows access, so whoever may
+    // edit the record may create one).
     post(
         "/cases/{id}/address-restriction",
         "/cases/{foreign_case}/address-restriction",
-        Body::Form("address_restricted=yes"),
+        Body::Form("change=restrict&reason=Survivor+has+moved"),
         FOREIGN_CASE_EDIT,
     ),
     post(
         "/cases/{id}/address-restriction",
         "/cases/{own_case}/address-restriction",
-        Body::Form("address_restricted=yes"),
+        Body::Form("change=restrict&reason=Survivor+has+moved"),
         OWN_CASE_EDIT,
     ),
     // Restricting keeps the lead worker (the caller) on the access list.
@@ -756,8 +758,8 @@ const TASK: &str = "title=Call+the+school&owner_id={me}&due_at=2030-01-10";
 const GOAL: &str = "goal=Back+in+education&actions=Meet+the+college&target_at=2030-06-01";
 const REFER: &str = "category=sport&service_name=Canal+Side+Boxing&to_agency_id={spare_agency}\
                      &reason=Wants+structured+activity&consent=given";
-const RESTRICT: &str =
-    "restricted=yes&restriction_contact=Call+the+team+manager&access_user_id={me}";
+const RESTRICT: &str = "change=restrict&restriction_contact=Call+the+team+manager\
+                        &user_id={me}&reason=Survivor+fears+being+found";
 const CLOSE: &str = "closure_reason=Goals+met&outcome_safer=yes&outcome_reduced_risk=yes\
                      &outcome_education_employment=not_known&outcome_no_new_offences=yes\
                      &outcome_engaged_services=no";
@@ -1576,8 +1578,8 @@ async fn every_module_route_for_every_caller() {
         "case_team_change",
         "case_status",
         "case_close",
-        "case_restriction",
-        "address_restriction",
+        "access_list",
+        "address_access_list",
         "document_upload",
         "risk_assessment",
         "service_referral_send",
