@@ -295,6 +295,15 @@ impl Store {
         Ok(id)
     }
 
+    /// How many restricted people the index holds (unmerged records).
+    pub async fn restricted_people_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM people WHERE restricted = 1 AND merged_into IS NULL",
+        )
+        .fetch_one(self.pool())
+        .await?)
+    }
+
     /// One person by id (merged or not).
     pub async fn person(&self, id: &str) -> Result<Person, StoreError> {
         let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1");

@@ -215,7 +215,7 @@ pub(crate) async fn unify_in(
             }
         }
     }
-    let restriction = restricted.then(|| Restriction {
+    let restriction = restricted.then_some(Restriction {
         access_list: record_list,
         contact,
     });

@@ -152,7 +152,11 @@ impl PeopleIndex {
         Ok(())
     }
 
-    /// Candidate matches for `record` among indexed people, best first.
+    /// Candidate matches for `record` among indexed people, best first: the best
+    /// [`CANDIDATE_LIMIT`] plus as many more as there are restricted people, so a caller that
+    /// leaves out restricted people a user may not see still has [`CANDIDATE_LIMIT`] others to
+    /// consider; what that user is shown is then the same whether or not a restricted person
+    /// matched.
     pub async fn candidates(
         &self,
         store: &Store,
@@ -160,8 +164,9 @@ impl PeopleIndex {
     ) -> Result<Vec<Candidate>, StoreError> {
         let lock = self.lock(store).await?;
         self.catch_up(store, lock).await?;
+        let extra = usize::try_from(store.restricted_people_count().await?).unwrap_or(0);
         let index = lock.read().await;
-        Ok(index.candidates(record, CANDIDATE_LIMIT, CANDIDATE_FLOOR))
+        Ok(index.candidates(record, CANDIDATE_LIMIT + extra, CANDIDATE_FLOOR))
     }
 
     /// Adds or replaces a person after a write. When the index has not been built yet

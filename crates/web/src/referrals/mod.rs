@@ -18,7 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use pathways_domain::access::{Action, Decision, Denial, RecordFacts, decide};
+use pathways_domain::access::{Action, Decision, RecordFacts, decide};
 use pathways_domain::{Actor, Permission};
 use pathways_store::people::{ContactOutcome, Person};
 use pathways_store::referrals::{DecisionInput, QueuedMessage, Referral, STATUS_DECIDED};
@@ -687,11 +687,12 @@ struct CandidateView {
     address: String,
     probability: String,
     evidence: Vec<EvidenceRow>,
-    restricted_contact: Option<String>,
 }
 
-/// Candidate matches for a record, as this staff member may see them: restricted people
-/// show only whom to contact (when the policy lets the user know they exist), others not at all.
+/// Candidate matches for a record, as this staff member may see them. A restricted person
+/// the user may not read is left out as if they were not in the index at all: not shown
+/// masked, and not taking one of the places on the list, so nothing the user sees depends on
+/// whether a restricted person's details match.
 async fn candidate_views(
     state: &AppState,
     staff: &Staff,
@@ -702,65 +703,59 @@ async fn candidate_views(
     let actor = staff.actor();
     let now = now_unix();
     let mut out = Vec::new();
+    let mut places = index::CANDIDATE_LIMIT;
     for c in candidates {
+        if places == 0 {
+            break;
+        }
         let person = match store.person(&c.id).await {
             Ok(p) => p,
             Err(StoreError::NotFound { .. }) => continue,
             Err(e) => return Err(e.into()),
         };
         let facts = store.person_facts(&person).await?;
-        let view = decide(&actor, Action::ViewRecord, &facts, now);
-        let probability = format!("{:.0}%", c.probability * 100.0);
-        match view {
-            Decision::Allow(_) => {
-                // Showing a candidate's details is a read of that person.
-                store
-                    .audit(staff.event("read_candidate", "person", &person.id, "allowed"))
-                    .await?;
-                let address_ok = decide(&actor, Action::ViewAddress, &facts, now).allowed();
-                let d = &person.details;
-                out.push(CandidateView {
-                    person_id: person.id.clone(),
-                    name: format!("{} {}", d.first_name, d.surname),
-                    born: d
-                        .dob
-                        .clone()
-                        .unwrap_or_else(|| age_of(None, d.approx_birth_year)),
-                    school: d.school.clone(),
-                    address: if address_ok {
-                        format!("{} {}", d.address_line, d.postcode)
-                            .trim()
-                            .to_string()
-                    } else {
-                        "Restricted".into()
-                    },
-                    probability,
-                    evidence: c
-                        .evidence
-                        .iter()
-                        .filter(|e| e.level != "missing")
-                        .map(|e| EvidenceRow {
-                            field: e.field.name(),
-                            level: e.level.clone(),
-                            weight: format!("{:+.1}", e.match_weight),
-                            supports: e.match_weight > 0.0,
-                        })
-                        .collect(),
-                    restricted_contact: None,
-                });
-            }
-            Decision::Deny(Denial::Restricted { contact }) => out.push(CandidateView {
-                person_id: String::new(),
-                name: String::new(),
-                born: String::new(),
-                school: String::new(),
-                address: String::new(),
-                probability,
-                evidence: Vec::new(),
-                restricted_contact: Some(contact),
-            }),
-            Decision::Deny(_) => {}
+        let allowed = decide(&actor, Action::ViewRecord, &facts, now).allowed();
+        if person.restricted && !allowed {
+            continue;
         }
+        places -= 1;
+        if !allowed {
+            continue;
+        }
+        // Showing a candidate's details is a read of that person.
+        store
+            .audit(staff.event("read_candidate", "person", &person.id, "allowed"))
+            .await?;
+        let address_ok = decide(&actor, Action::ViewAddress, &facts, now).allowed();
+        let d = &person.details;
+        out.push(CandidateView {
+            person_id: person.id.clone(),
+            name: format!("{} {}", d.first_name, d.surname),
+            born: d
+                .dob
+                .clone()
+                .unwrap_or_else(|| age_of(None, d.approx_birth_year)),
+            school: d.school.clone(),
+            address: if address_ok {
+                format!("{} {}", d.address_line, d.postcode)
+                    .trim()
+                    .to_string()
+            } else {
+                "Restricted".into()
+            },
+            probability: format!("{:.0}%", c.probability * 100.0),
+            evidence: c
+                .evidence
+                .iter()
+                .filter(|e| e.level != "missing")
+                .map(|e| EvidenceRow {
+                    field: e.field.name(),
+                    level: e.level.clone(),
+                    weight: format!("{:+.1}", e.match_weight),
+                    supports: e.match_weight > 0.0,
+                })
+                .collect(),
+        });
     }
     Ok(out)
 }
@@ -779,6 +774,9 @@ struct DetailPage {
     breached: bool,
     candidates: Vec<CandidateView>,
     linked: Option<Person>,
+    /// The address as submitted is hidden: the person it was linked to has a restricted
+    /// address this user is not on the list for.
+    address_hidden: bool,
     decided: bool,
     outcome: String,
     decision_form: HashMap<String, String>,
@@ -823,6 +821,9 @@ async fn triage_page(
     if let Some(l) = &linked {
         candidates.retain(|c| c.person_id != l.id);
     }
+    let (_, address) = facts_and_decision(state, &staff.actor(), &r, Action::ViewAddress)
+        .await
+        .map_err(&pe)?;
     let decided = r.status == STATUS_DECIDED;
     let title = if errors.is_empty() {
         format!("Referral {}", r.reference)
@@ -867,6 +868,7 @@ async fn triage_page(
         breached: c.breached && !decided,
         candidates,
         linked,
+        address_hidden: !address.allowed(),
         decided,
         outcome: outcome_text(&r),
         decision_form: form.unwrap_or_default(),

@@ -12,4 +12,5 @@ mod logs;
 mod matrix;
 mod matrix_modules;
 mod referrals;
+mod restriction;
 mod support;

@@ -18,17 +18,53 @@ pub struct App {
     pub base: String,
     /// The database (removed on drop).
     pub db: TestDatabase,
+    /// Served until the app is dropped.
+    _server: Server,
+}
+
+/// The application served on a loopback port over an existing store, with fresh state (no
+/// caches, no in-memory indexes); stops when dropped.
+pub struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
     task: tokio::task::JoinHandle<()>,
 }
 
-/// A password that passes the password rules.
-pub const PASSWORD: &str = "correct horse battery staple 42";
-
-impl Drop for App {
+impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
+
+impl Server {
+    /// Serves `store` with default settings.
+    pub async fn start(store: Store) -> Server {
+        Server::start_with(store, |_| {}).await
+    }
+
+    /// Serves `store`, letting the caller adjust the settings.
+    pub async fn start_with(store: Store, adjust: impl FnOnce(&mut WebSettings)) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port is free");
+        let addr = listener.local_addr().expect("bound address");
+        let base = format!("http://{addr}");
+        let mut settings = WebSettings {
+            public_url: base.clone(),
+            ..WebSettings::default()
+        };
+        adjust(&mut settings);
+        let app = pathways_web::router(AppState::new(store, settings));
+        let task = tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            let _ = axum::serve(listener, service).await;
+        });
+        Server { base, task }
+    }
+}
+
+/// A password that passes the password rules.
+pub const PASSWORD: &str = "correct horse battery staple 42";
 
 impl App {
     /// Starts the application with default settings (TOTP required for case roles).
@@ -41,22 +77,12 @@ impl App {
         let db = TestDatabase::sqlite()
             .await
             .expect("a temporary SQLite database opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port is free");
-        let addr = listener.local_addr().expect("bound address");
-        let base = format!("http://{addr}");
-        let mut settings = WebSettings {
-            public_url: base.clone(),
-            ..WebSettings::default()
-        };
-        adjust(&mut settings);
-        let app = pathways_web::router(AppState::new(db.store.clone(), settings));
-        let task = tokio::spawn(async move {
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            let _ = axum::serve(listener, service).await;
-        });
-        App { base, db, task }
+        let server = Server::start_with(db.store.clone(), adjust).await;
+        App {
+            base: server.base.clone(),
+            db,
+            _server: server,
+        }
     }
 
     /// The store behind the application.
