@@ -34,6 +34,7 @@ field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # Data sets: name, layout, map.
 mkdir -p "$OUT"
+mkdir -p "$OUT/own"
 "$BIN/generate" "$SIZE" 2026 "$OUT/own" > /dev/null
 for gen in geco febrl; do
   "$VENV/bin/python" bench/matching/corrupt.py "$gen" "$OUT/own/a.csv" "$OUT/$gen" 2026
