@@ -6,6 +6,8 @@
 //! within a cap on comparisons per record. A true pair is then missed only when no two of
 //! its fields agree exactly on any affordable rule. Single components that fit the remaining
 //! budget are added last (they catch pairs agreeing on one strong field, a phone or e-mail).
+//! A rule that costs nothing (a field nobody has yet, or an index still empty) is always
+//! affordable, so a small or new index blocks on every single component.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -329,11 +331,8 @@ impl BlockingPlan {
                 })
                 .sum()
         };
-        let mut costed: Vec<(f64, Rule)> = candidates
-            .into_iter()
-            .map(|r| (cost_of(&r), r))
-            .filter(|(c, _)| *c > 0.0)
-            .collect();
+        let mut costed: Vec<(f64, Rule)> =
+            candidates.into_iter().map(|r| (cost_of(&r), r)).collect();
         costed.sort_by(|x, y| {
             x.0.total_cmp(&y.0)
                 .then(x.1.components.cmp(&y.1.components))
@@ -351,11 +350,7 @@ impl BlockingPlan {
                 plan.costs.push(cost);
             }
         }
-        let mut singles: Vec<(f64, Rule)> = singles
-            .into_iter()
-            .map(|r| (cost_of(&r), r))
-            .filter(|(c, _)| *c > 0.0)
-            .collect();
+        let mut singles: Vec<(f64, Rule)> = singles.into_iter().map(|r| (cost_of(&r), r)).collect();
         singles.sort_by(|x, y| {
             x.0.total_cmp(&y.0)
                 .then(x.1.components.cmp(&y.1.components))

@@ -383,6 +383,21 @@ mod tests {
     }
 
     #[test]
+    fn a_new_index_blocks_on_every_component() {
+        // Nothing to cost rules on yet: every single component is a rule.
+        let mut idx = PersonIndex::default();
+        assert_eq!(idx.blocking_rules().len(), 10, "{:?}", idx.blocking_rules());
+        idx.insert(&person("p1", "Tayo", "Okoro", "2010-04-12", "E1 6AN"));
+        let q = person("q", "Tayo", "Okorro", "2010-12-04", "E1 6AN");
+        assert_eq!(idx.candidates(&q, 5, 0.0)[0].id, "p1");
+        let one = PersonIndex::build(
+            Model::default(),
+            [person("p1", "A", "B", "2010-04-12", "E1 6AN")].iter(),
+        );
+        assert_eq!(one.candidates(&q, 5, 0.0).len(), 1);
+    }
+
+    #[test]
     fn a_record_is_not_its_own_candidate() {
         let idx = sample();
         let me = person("p2", "Amina", "Hassan", "2010-11-12", "W11 1AA");
