@@ -2,7 +2,9 @@
 
 Usage: evaluate.py TRUTH.csv PAIRS.csv [THRESHOLD]
 PAIRS.csv needs a_id, b_id and probability columns. Prints one line of key=value figures
-at THRESHOLD (default 0.5) and at the best threshold among the scores present.
+at THRESHOLD (default 0.5) and at the best threshold among the scores present, and
+`compared`: the true pairs present in PAIRS.csv at any probability. When PAIRS.csv holds
+every pair the tool compared (threshold 0), that is blocking recall.
 """
 
 import csv
@@ -41,6 +43,7 @@ def main() -> None:
         return precision, recall, f1
 
     p, r, f1 = at(threshold)
+    compared = sum(1 for _, ok in scored if ok)
     # Sweep thresholds from the highest score down, keeping running counts.
     best = (0.0, threshold)
     tp = fp = 0
@@ -54,7 +57,7 @@ def main() -> None:
         f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         if f > best[0]:
             best = (f, prob)
-    print(f"precision={p:.4f} recall={r:.4f} f1={f1:.4f} best_f1={best[0]:.4f} best_threshold={best[1]:.3f} true_pairs={true_total}")
+    print(f"precision={p:.4f} recall={r:.4f} f1={f1:.4f} best_f1={best[0]:.4f} best_threshold={best[1]:.3f} true_pairs={true_total} compared={compared}")
 
 
 if __name__ == "__main__":

@@ -66,9 +66,8 @@ fn details_of(r: &PersonRecord) -> PersonDetails {
         middle_names: s(&r.middle_names),
         surname: s(&r.surname),
         aliases: r.aliases.clone(),
-        dob: r
-            .dob
-            .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())),
+        // The generator writes dates of birth as YYYY-MM-DD.
+        dob: r.dob.clone(),
         approx_birth_year: r.approx_birth_year.map(i64::from),
         gender: match r.gender.as_deref() {
             Some("F") => "female".into(),

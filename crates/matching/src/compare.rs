@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::blocking::KeyHasher;
 use crate::nicknames::shares_group;
 use crate::record::{Hot, Prepared};
-use crate::similarity::{jaro_winkler, word_overlap};
+use crate::similarity::{jaro_winkler, one_edit_apart, word_overlap};
 
 /// Number of compared fields.
-pub const FIELD_COUNT: usize = 9;
+pub const FIELD_COUNT: usize = 10;
 
 /// The level index of every field for one pair of records (0 always means "missing").
 pub type Pattern = [u8; FIELD_COUNT];
@@ -39,6 +39,8 @@ pub enum Field {
     Gender,
     /// E-mail address.
     Email,
+    /// Town, city, suburb or locality.
+    Town,
 }
 
 const FIRST_LEVELS: &[&str] = &[
@@ -67,6 +69,7 @@ const DOB_LEVELS: &[&str] = &[
     "exact",
     "day and month swapped",
     "one of day, month, year differs",
+    "digits one edit apart",
     "same birth year",
     "birth year within one",
     "different",
@@ -78,11 +81,19 @@ const POSTCODE_LEVELS: &[&str] = &[
     "same district",
     "different",
 ];
-const ADDRESS_LEVELS: &[&str] = &["missing", "exact", "similar", "different"];
+const ADDRESS_LEVELS: &[&str] = &[
+    "missing",
+    "exact",
+    "similar",
+    "most words alike",
+    "some words alike",
+    "different",
+];
 const PHONE_LEVELS: &[&str] = &["missing", "exact", "same last 9 digits", "different"];
 const SCHOOL_LEVELS: &[&str] = &["missing", "exact", "similar", "different"];
 const GENDER_LEVELS: &[&str] = &["missing", "same", "different"];
 const EMAIL_LEVELS: &[&str] = &["missing", "exact", "different"];
+const TOWN_LEVELS: &[&str] = &["missing", "exact", "jaro-winkler >= 0.90", "different"];
 
 /// The most levels any field has.
 pub const MAX_LEVELS: usize = 9;
@@ -99,6 +110,7 @@ impl Field {
         Field::School,
         Field::Gender,
         Field::Email,
+        Field::Town,
     ];
 
     /// Machine name used in JSON and CSV headers.
@@ -113,6 +125,7 @@ impl Field {
             Field::School => "school",
             Field::Gender => "gender",
             Field::Email => "email",
+            Field::Town => "town",
         }
     }
 
@@ -128,6 +141,7 @@ impl Field {
             Field::School => SCHOOL_LEVELS,
             Field::Gender => GENDER_LEVELS,
             Field::Email => EMAIL_LEVELS,
+            Field::Town => TOWN_LEVELS,
         }
     }
 
@@ -159,6 +173,7 @@ pub(crate) struct SimilarityCache {
     first: HashMap<u64, u8, BuildHasherDefault<KeyHasher>>,
     surname: HashMap<u64, u8, BuildHasherDefault<KeyHasher>>,
     school: HashMap<u64, u8, BuildHasherDefault<KeyHasher>>,
+    town: HashMap<u64, u8, BuildHasherDefault<KeyHasher>>,
 }
 
 /// Bound on each memo so a huge list cannot grow it without limit.
@@ -241,7 +256,7 @@ pub(crate) fn compare_cached(a: Side, b: Side, mut cache: Option<&mut Similarity
     let school = match (a.school.as_deref(), b.school.as_deref()) {
         _ if a.h.school == 0 || b.h.school == 0 => 0,
         _ if a.h.school == b.h.school => 1,
-        (Some(x), Some(y)) => match cache {
+        (Some(x), Some(y)) => match cache.as_deref_mut() {
             Some(c) => memo(&mut c.school, pair_key(a.h.school, b.h.school), || {
                 school_level(x, y)
             }),
@@ -259,6 +274,14 @@ pub(crate) fn compare_cached(a: Side, b: Side, mut cache: Option<&mut Similarity
         school,
         exact_level(a.h.gender, b.h.gender),
         exact_level(a.h.email, b.h.email),
+        match cache {
+            Some(c) if a.h.town != 0 && b.h.town != 0 && a.h.town != b.h.town => {
+                memo(&mut c.town, pair_key(a.h.town, b.h.town), || {
+                    town_level(a, b)
+                })
+            }
+            _ => town_level(a, b),
+        },
     ]
 }
 
@@ -412,9 +435,12 @@ fn surname_level(a: Side, b: Side, swapped: bool, sim: u8) -> u8 {
     }
 }
 
+/// Dates are compared on their parts as written, calendar dates or not, so a mistyped
+/// 19751402 still meets 1975-02-14 as a day and month swap.
 fn dob_level(a: Side, b: Side) -> u8 {
-    let ((xy, xm, xd), (yy, ym, yd)) = (a.h.dob, b.h.dob);
-    if xm != 0 && ym != 0 {
+    let (x, y) = (a.h, b.h);
+    if x.dob_kind == 1 && y.dob_kind == 1 {
+        let ((xy, xm, xd), (yy, ym, yd)) = (x.dob, y.dob);
         if (xy, xm, xd) == (yy, ym, yd) {
             return 1;
         }
@@ -425,10 +451,16 @@ fn dob_level(a: Side, b: Side) -> u8 {
         if same == 2 {
             return 3;
         }
-        return year_level(xy, yy);
     }
-    if a.h.birth_year != i32::MIN && b.h.birth_year != i32::MIN {
-        year_level(a.h.birth_year, b.h.birth_year)
+    if x.dob_kind != 0 && y.dob_kind != 0 {
+        match one_edit_apart(&a.dob_digits, &b.dob_digits) {
+            Some(0) => return 1,
+            Some(_) => return 4,
+            None => {}
+        }
+    }
+    if x.birth_year != i32::MIN && y.birth_year != i32::MIN {
+        year_level(x.birth_year, y.birth_year)
     } else {
         0
     }
@@ -436,9 +468,9 @@ fn dob_level(a: Side, b: Side) -> u8 {
 
 fn year_level(x: i32, y: i32) -> u8 {
     match (i64::from(x) - i64::from(y)).abs() {
-        0 => 4,
-        1 => 5,
-        _ => 6,
+        0 => 5,
+        1 => 6,
+        _ => 7,
     }
 }
 
@@ -488,10 +520,53 @@ fn address_level(a: Side, b: Side) -> u8 {
         return 0;
     };
     if numbers_agree(a, b) && (jw(x, y) >= 0.88 || word_overlap(x, y) >= 0.75) {
-        2
-    } else {
-        3
+        return 2;
     }
+    let share = words_alike(x, y);
+    if share >= 0.66 {
+        3
+    } else if share >= 0.3 {
+        4
+    } else {
+        5
+    }
+}
+
+fn town_level(a: Side, b: Side) -> u8 {
+    match (a.town.as_deref(), b.town.as_deref()) {
+        _ if a.h.town == 0 || b.h.town == 0 => 0,
+        _ if a.h.town == b.h.town => 1,
+        (Some(x), Some(y)) if jw(x, y) >= 0.90 => 2,
+        _ => 3,
+    }
+}
+
+/// Share of the words of the address with fewer words that have a partner in the other:
+/// numbers must be equal, other words equal or alike by Jaro-Winkler (>= 0.88). Only words
+/// sharing their first or second letter are compared, which keeps this cheap.
+fn words_alike(x: &str, y: &str) -> f64 {
+    let words = |s: &str| s.split(' ').filter(|w| !w.is_empty()).count();
+    let (short, long) = if words(x) <= words(y) { (x, y) } else { (y, x) };
+    let n = words(short);
+    if n == 0 {
+        return 0.0;
+    }
+    let alike = |a: &str, b: &str| {
+        if a == b {
+            return true;
+        }
+        let (ab, bb) = (a.as_bytes(), b.as_bytes());
+        if ab.len() < 3 || bb.len() < 3 || ab[0].is_ascii_digit() || bb[0].is_ascii_digit() {
+            return false;
+        }
+        (ab[0] == bb[0] || ab[1] == bb[1]) && jw(a, b) >= 0.88
+    };
+    let found = short
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .filter(|w| long.split(' ').any(|v| alike(w, v)))
+        .count();
+    found as f64 / n as f64
 }
 
 fn phone_level(a: &Hot, b: &Hot) -> u8 {
@@ -529,7 +604,6 @@ fn exact_level(a: u64, b: u64) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::normalize::parse_date;
     use crate::phonetic::metaphone;
     use crate::record::PersonRecord;
 
@@ -670,9 +744,42 @@ mod tests {
     fn with_dob(dob: &str) -> PersonRecord {
         PersonRecord {
             id: dob.into(),
-            dob: Some(parse_date(dob).expect("test date")),
+            dob: Some(dob.into()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn dates_that_are_no_calendar_date_are_compared_as_written() {
+        let d = Field::Dob;
+        assert_eq!(
+            level(&with_dob("19751402"), &with_dob("1975-02-14"), d),
+            "day and month swapped"
+        );
+        assert_eq!(
+            level(&with_dob("19751402"), &with_dob("19751402"), d),
+            "exact"
+        );
+        assert_eq!(
+            level(&with_dob("31/02/2010"), &with_dob("2010-02-28"), d),
+            "one of day, month, year differs"
+        );
+        assert_eq!(
+            level(&with_dob("1975142"), &with_dob("19751402"), d),
+            "digits one edit apart"
+        );
+        assert_eq!(
+            level(&with_dob("c1975"), &with_dob("1975-06-01"), d),
+            "same birth year"
+        );
+        assert_eq!(
+            level(&with_dob("1975-02-14"), &with_dob("14/02/1975"), d),
+            "exact"
+        );
+        assert_eq!(
+            level(&with_dob("19750214"), &with_dob("14.02.1975"), d),
+            "exact"
+        );
     }
 
     #[test]
@@ -697,6 +804,11 @@ mod tests {
         assert_eq!(
             level(&with_dob("2009-03-04"), &with_dob("2009-07-22"), d),
             "same birth year"
+        );
+        // Digits swapped across day and month: two parts differ, one edit apart.
+        assert_eq!(
+            level(&with_dob("1975-10-24"), &with_dob("1975-12-04"), d),
+            "digits one edit apart"
         );
         assert_eq!(
             level(&with_dob("2009-03-04"), &with_dob("2010-07-22"), d),
@@ -765,8 +877,17 @@ mod tests {
             level(&a, &at("", "12 Acer Road", ""), Field::Address),
             "similar"
         );
+        // Neighbours: the street is alike but the house number is not.
         assert_eq!(
             level(&a, &at("", "14 Acre Road", ""), Field::Address),
+            "most words alike"
+        );
+        assert_eq!(
+            level(&a, &at("", "14 Acer Lane", ""), Field::Address),
+            "some words alike"
+        );
+        assert_eq!(
+            level(&a, &at("", "3 Mill Lane", ""), Field::Address),
             "different"
         );
         assert_eq!(level(&a, &at("", "", "07700900123"), Field::Phone), "exact");
@@ -781,6 +902,27 @@ mod tests {
                 Field::Phone
             ),
             "same last 9 digits"
+        );
+    }
+
+    #[test]
+    fn town_levels() {
+        let t = |name: &str| PersonRecord {
+            town: Some(name.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            level(&t("Winston Hills"), &t("winston hills"), Field::Town),
+            "exact"
+        );
+        assert_eq!(
+            level(&t("Winston Hills"), &t("Winstn Hills"), Field::Town),
+            "jaro-winkler >= 0.90"
+        );
+        assert_eq!(level(&t("Dover"), &t("Kedron"), Field::Town), "different");
+        assert_eq!(
+            level(&t("Dover"), &PersonRecord::default(), Field::Town),
+            "missing"
         );
     }
 

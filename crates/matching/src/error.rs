@@ -49,6 +49,18 @@ pub enum MatchError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The first line is not a header: none of the mapped columns is in it.
+    #[error(
+        "{path}, line 1: the first line must name the columns, but it holds none of the mapped columns ({columns}); it reads '{first_line}'. Add a header line, or fix --map"
+    )]
+    NoHeader {
+        /// The file.
+        path: PathBuf,
+        /// The first line as read (empty for an empty file).
+        first_line: String,
+        /// The columns named in --map.
+        columns: String,
+    },
     /// A mapped column is not in the file's header.
     #[error(
         "{path}: no column '{column}' in the header line (columns are: {available}); fix --map"

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use time::{Date, Month};
 
 use crate::nicknames::variants_of;
-use crate::normalize::normalise_name;
+use crate::normalize::{normalise_name, parse_date};
 use crate::record::PersonRecord;
 
 const FIRST_F: &[&str] = &[
@@ -596,7 +596,7 @@ fn new_person(rng: &mut StdRng, id: String) -> PersonRecord {
         middle_names: middle,
         surname: Some(surname),
         aliases: Vec::new(),
-        dob: Some(random_dob(rng)),
+        dob: Some(random_dob(rng).to_string()),
         approx_birth_year: None,
         gender: Some(if female { "F" } else { "M" }.to_string()),
         postcode: Some(postcode),
@@ -604,6 +604,7 @@ fn new_person(rng: &mut StdRng, id: String) -> PersonRecord {
         phone: Some(random_phone(rng)),
         school: Some(random_school(rng)),
         email,
+        town: None,
     }
 }
 
@@ -701,7 +702,7 @@ pub fn perturb(rng: &mut StdRng, p: &PersonRecord, id: String) -> PersonRecord {
     if rng.gen_bool(0.4) {
         q.middle_names = None;
     }
-    if let Some(d) = q.dob {
+    if let Some(d) = q.dob.as_deref().and_then(|d| parse_date(d).ok()) {
         let r: f64 = rng.r#gen();
         let (y, m, day) = (d.year(), d.month() as u8, d.day());
         q.dob = if r < 0.06 && day <= 12 && day != m {
@@ -721,7 +722,8 @@ pub fn perturb(rng: &mut StdRng, p: &PersonRecord, id: String) -> PersonRecord {
             None
         } else {
             Some(d)
-        };
+        }
+        .map(|d| d.to_string());
     }
     if rng.gen_bool(0.25) {
         let (pc, addr) = random_home(rng);
@@ -824,7 +826,7 @@ pub fn write_people_csv(people: &[PersonRecord], path: &Path) -> io::Result<()> 
             s(&p.first_name),
             s(&p.middle_names),
             s(&p.surname),
-            p.dob.map(|d| d.to_string()).unwrap_or_default(),
+            p.dob.clone().unwrap_or_default(),
             p.approx_birth_year
                 .map(|y| y.to_string())
                 .unwrap_or_default(),

@@ -5,10 +5,17 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::blocking::{BlockMap, MAX_BLOCK, keys};
+use crate::blocking::{BlockMap, BlockingPlan, COMPARISONS_PER_RECORD, MAX_BLOCK};
 use crate::compare::{Side, compare, compare_cached};
+use crate::frequency::Frequencies;
+use crate::link::prepare_all;
 use crate::model::{FieldEvidence, Model, WeightTable, prior_weight, probability_from_weight};
 use crate::record::{Hot, PersonRecord, Prepared};
+
+/// The blocking rules are chosen again from the people held whenever their number has
+/// doubled since the last choice (and at least this many are held), so rules chosen on a
+/// small index do not become unselective as it grows.
+const REPLAN_FROM: usize = 1_000;
 
 /// A possible match for a looked-up person, with the evidence behind its probability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +42,10 @@ pub struct PersonIndex {
     positions: HashMap<String, u32>,
     blocks: BlockMap,
     free: Vec<u32>,
+    plan: BlockingPlan,
+    /// Number of people the plan was chosen for.
+    planned_for: usize,
+    freq: Frequencies,
 }
 
 impl Default for PersonIndex {
@@ -54,6 +65,9 @@ impl PersonIndex {
             positions: HashMap::new(),
             blocks: BlockMap::default(),
             free: Vec::new(),
+            plan: BlockingPlan::choose(&[], &[], true, COMPARISONS_PER_RECORD),
+            planned_for: 0,
+            freq: Frequencies::default(),
         }
     }
 
@@ -63,10 +77,58 @@ impl PersonIndex {
         people: impl IntoIterator<Item = &'a PersonRecord>,
     ) -> PersonIndex {
         let mut index = PersonIndex::new(model);
-        for p in people {
-            index.insert(p);
+        let people: Vec<&PersonRecord> = people.into_iter().collect();
+        // Later records with the same id replace earlier ones, as `insert` would.
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(people.len());
+        for (i, p) in people.iter().enumerate() {
+            last.insert(p.id.as_str(), i);
         }
+        let kept: Vec<PersonRecord> = people
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| last.get(p.id.as_str()) == Some(i))
+            .map(|(_, p)| (*p).clone())
+            .collect();
+        let prepared = prepare_all(&kept);
+        for p in prepared {
+            index
+                .positions
+                .insert(p.id.clone(), index.records.len() as u32);
+            index.hot.push(p.hot);
+            index.records.push(Some(p));
+        }
+        index.replan();
         index
+    }
+
+    /// Chooses the blocking rules from the people held and rebuilds the blocks and the
+    /// value frequencies.
+    fn replan(&mut self) {
+        let held: Vec<Prepared> = Vec::new();
+        let records: Vec<&Prepared> = self.records.iter().flatten().collect();
+        // Costing needs a slice of prepared records; a sample keeps the copy small.
+        let step = records.len().div_ceil(100_000).max(1);
+        let sample: Vec<Prepared> = records.iter().step_by(step).map(|p| (*p).clone()).collect();
+        let mut plan = BlockingPlan::choose(&sample, &held, true, COMPARISONS_PER_RECORD);
+        // Costs were measured on the sample: scale the budget check to the whole index.
+        plan.budget *= (records.len() as f64 / sample.len().max(1) as f64).max(1.0);
+        self.plan = plan;
+        self.planned_for = records.len();
+        self.blocks = BlockMap::default();
+        self.freq = Frequencies::default();
+        for (slot, p) in self.records.iter().enumerate() {
+            if let Some(p) = p {
+                for (_, k) in self.plan.keys(p) {
+                    self.blocks.entry(k).or_default().push(slot as u32);
+                }
+                self.freq.add(&p.hot);
+            }
+        }
+    }
+
+    /// The blocking rules in use, described.
+    pub fn blocking_rules(&self) -> Vec<String> {
+        self.plan.rules.iter().map(|r| r.describe()).collect()
     }
 
     /// The model used for scoring.
@@ -107,13 +169,18 @@ impl PersonIndex {
                     .expect("an index holds fewer than 4 billion people")
             }
         };
+        self.positions.insert(person.id.clone(), slot);
+        if self.len() >= REPLAN_FROM && self.len() >= 2 * self.planned_for {
+            self.replan();
+            return;
+        }
         let p = self.records[slot as usize]
             .as_ref()
             .expect("slot was just filled");
-        for k in keys(p) {
-            self.blocks.entry(k.hash).or_default().push(slot);
+        for (_, k) in self.plan.keys(p) {
+            self.blocks.entry(k).or_default().push(slot);
         }
-        self.positions.insert(person.id.clone(), slot);
+        self.freq.add(&p.hot);
     }
 
     /// Removes a person by id; returns whether they were held.
@@ -122,14 +189,15 @@ impl PersonIndex {
             return false;
         };
         if let Some(p) = self.records[slot as usize].take() {
-            for k in keys(&p) {
-                if let Some(block) = self.blocks.get_mut(&k.hash) {
+            for (_, k) in self.plan.keys(&p) {
+                if let Some(block) = self.blocks.get_mut(&k) {
                     block.retain(|&s| s != slot);
                     if block.is_empty() {
-                        self.blocks.remove(&k.hash);
+                        self.blocks.remove(&k);
                     }
                 }
             }
+            self.freq.remove(&p.hot);
         }
         self.free.push(slot);
         true
@@ -145,8 +213,8 @@ impl PersonIndex {
     ) -> Vec<Candidate> {
         let query = Prepared::new(person);
         let mut slots: Vec<u32> = Vec::new();
-        for k in keys(&query) {
-            if let Some(block) = self.blocks.get(&k.hash) {
+        for (_, k) in self.plan.keys(&query) {
+            if let Some(block) = self.blocks.get(&k) {
                 if block.len() <= MAX_BLOCK {
                     slots.extend_from_slice(block);
                 }
@@ -155,7 +223,12 @@ impl PersonIndex {
         slots.sort_unstable();
         slots.dedup();
         let prior = prior_weight(self.model.match_rate, self.len());
-        let mut scored: Vec<(f64, u32, crate::compare::Pattern)> = slots
+        let mut scored: Vec<(
+            f64,
+            u32,
+            crate::compare::Pattern,
+            crate::frequency::Adjustments,
+        )> = slots
             .into_iter()
             .filter_map(|s| {
                 let p = self.records[s as usize].as_ref()?;
@@ -170,21 +243,22 @@ impl PersonIndex {
                     },
                     None,
                 );
-                let w = prior + self.table.weight(&pattern);
-                (probability_from_weight(w) >= min_probability).then_some((w, s, pattern))
+                let adj = self.adjust(&pattern, &query.hot, &self.hot[s as usize]);
+                let w = prior + self.table.weight(&pattern, &adj);
+                (probability_from_weight(w) >= min_probability).then_some((w, s, pattern, adj))
             })
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         scored.truncate(limit);
         scored
             .into_iter()
-            .filter_map(|(w, s, pattern)| {
+            .filter_map(|(w, s, pattern, adj)| {
                 let p = self.records[s as usize].as_ref()?;
                 Some(Candidate {
                     id: p.id.clone(),
                     probability: probability_from_weight(w),
                     match_weight: w,
-                    evidence: self.model.evidence(&pattern),
+                    evidence: self.model.evidence(&pattern, &adj),
                 })
             })
             .collect()
@@ -193,9 +267,11 @@ impl PersonIndex {
     /// Number of distinct records sharing at least one blocking key with `person` (the
     /// records `candidates` scores), for capacity planning and benchmarks.
     pub fn blocked_count(&self, person: &PersonRecord) -> usize {
-        let mut slots: Vec<u32> = keys(&Prepared::new(person))
+        let mut slots: Vec<u32> = self
+            .plan
+            .keys(&Prepared::new(person))
             .iter()
-            .filter_map(|k| self.blocks.get(&k.hash))
+            .filter_map(|(_, k)| self.blocks.get(k))
             .filter(|b| b.len() <= MAX_BLOCK)
             .flatten()
             .copied()
@@ -209,28 +285,39 @@ impl PersonIndex {
     pub fn compare_pair(&self, a: &PersonRecord, b: &PersonRecord) -> Candidate {
         let (pa, pb) = (Prepared::new(a), Prepared::new(b));
         let pattern = compare(&pa, &pb);
-        let w =
-            prior_weight(self.model.match_rate, self.len().max(1)) + self.table.weight(&pattern);
+        let adj = self.adjust(&pattern, &pa.hot, &pb.hot);
+        let w = prior_weight(self.model.match_rate, self.len().max(1))
+            + self.table.weight(&pattern, &adj);
         Candidate {
             id: b.id.clone(),
             probability: probability_from_weight(w),
             match_weight: w,
-            evidence: self.model.evidence(&pattern),
+            evidence: self.model.evidence(&pattern, &adj),
         }
+    }
+
+    /// Term-frequency adjustments of a query against a held record.
+    fn adjust(
+        &self,
+        pattern: &crate::compare::Pattern,
+        query: &Hot,
+        held: &Hot,
+    ) -> crate::frequency::Adjustments {
+        self.freq
+            .adjust(self.table.u_exact(), pattern, query, held, 1)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::normalize::parse_date;
 
     fn person(id: &str, first: &str, surname: &str, dob: &str, postcode: &str) -> PersonRecord {
         PersonRecord {
             id: id.into(),
             first_name: Some(first.into()),
             surname: Some(surname.into()),
-            dob: Some(parse_date(dob).expect("test date")),
+            dob: Some(dob.into()),
             postcode: Some(postcode.into()),
             ..Default::default()
         }
@@ -293,6 +380,21 @@ mod tests {
         // The freed slot is reused and the new person is found.
         idx.insert(&person("p5", "Robert", "Okafor", "2009-03-04", "W10 5AB"));
         assert_eq!(idx.candidates(&q, 5, 0.5)[0].id, "p5");
+    }
+
+    #[test]
+    fn a_new_index_blocks_on_every_component() {
+        // Nothing to cost rules on yet: every single component is a rule.
+        let mut idx = PersonIndex::default();
+        assert_eq!(idx.blocking_rules().len(), 10, "{:?}", idx.blocking_rules());
+        idx.insert(&person("p1", "Tayo", "Okoro", "2010-04-12", "E1 6AN"));
+        let q = person("q", "Tayo", "Okorro", "2010-12-04", "E1 6AN");
+        assert_eq!(idx.candidates(&q, 5, 0.0)[0].id, "p1");
+        let one = PersonIndex::build(
+            Model::default(),
+            [person("p1", "A", "B", "2010-04-12", "E1 6AN")].iter(),
+        );
+        assert_eq!(one.candidates(&q, 5, 0.0).len(), 1);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod compare;
 pub mod csv_match;
 pub mod error;
+pub mod frequency;
 pub mod generate;
 pub mod index;
 mod link;
@@ -23,7 +24,9 @@ pub mod record;
 pub mod similarity;
 
 pub use compare::Field;
-pub use csv_match::{FieldMap, MatchOptions, MatchReport, match_csv, match_csv_with};
+pub use csv_match::{
+    FieldMap, MatchOptions, MatchReport, ReadReport, dedupe_csv, match_csv, match_csv_with,
+};
 pub use error::{MatchError, ModelError};
 pub use index::{Candidate, PersonIndex};
 pub use model::{FieldEvidence, Model, TrainOptions, TrainingReport};

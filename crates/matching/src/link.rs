@@ -1,11 +1,11 @@
 //! Linking whole lists: blocked candidate pairs between two lists (or within one), model
 //! training on them, and scoring. Shared by CSV matching and by bulk training of the index.
 
-use crate::blocking::{BlockMap, MAX_BLOCK, keys};
+use crate::blocking::{BlockMap, BlockingPlan, MAX_BLOCK};
 use crate::compare::{Pattern, Side, SimilarityCache, compare_cached};
 use crate::model::{
     Model, PatternCounts, TrainOptions, TrainingReport, estimate_m, estimate_match_rate,
-    estimate_u, prior_weight, probability_from_weight,
+    estimate_u, prior_weight,
 };
 use crate::record::{Hot, PersonRecord, Prepared};
 
@@ -33,17 +33,22 @@ pub(crate) fn prepare_all(records: &[PersonRecord]) -> Vec<Prepared> {
 pub(crate) struct PairRow {
     pub a: u32,
     pub b: u32,
-    pub rules: u8,
+    pub rules: u64,
     pub pattern: Pattern,
 }
 
 /// All blocked pairs between `a` and `b`; with `dedupe` the lists are the same and each
 /// unordered pair appears once. Work is split over the available cores.
-pub(crate) fn blocked_pairs(a: &[Prepared], b: &[Prepared], dedupe: bool) -> Vec<PairRow> {
+pub(crate) fn blocked_pairs(
+    plan: &BlockingPlan,
+    a: &[Prepared],
+    b: &[Prepared],
+    dedupe: bool,
+) -> Vec<PairRow> {
     let mut blocks = BlockMap::default();
     for (j, p) in b.iter().enumerate() {
-        for k in keys(p) {
-            blocks.entry(k.hash).or_default().push(j as u32);
+        for (_, k) in plan.keys(p) {
+            blocks.entry(k).or_default().push(j as u32);
         }
     }
     let threads = std::thread::available_parallelism()
@@ -59,7 +64,9 @@ pub(crate) fn blocked_pairs(a: &[Prepared], b: &[Prepared], dedupe: bool) -> Vec
         let handles: Vec<_> = a
             .chunks(chunk)
             .enumerate()
-            .map(|(c, part)| s.spawn(move || pairs_for(part, c * chunk, b, b_hot, blocks, dedupe)))
+            .map(|(c, part)| {
+                s.spawn(move || pairs_for(plan, part, c * chunk, b, b_hot, blocks, dedupe))
+            })
             .collect();
         handles
             .into_iter()
@@ -69,6 +76,7 @@ pub(crate) fn blocked_pairs(a: &[Prepared], b: &[Prepared], dedupe: bool) -> Vec
 }
 
 fn pairs_for(
+    plan: &BlockingPlan,
     part: &[Prepared],
     offset: usize,
     b: &[Prepared],
@@ -77,19 +85,19 @@ fn pairs_for(
     dedupe: bool,
 ) -> Vec<PairRow> {
     let mut out = Vec::new();
-    let mut hits: Vec<(u32, u8)> = Vec::new();
+    let mut hits: Vec<(u32, u64)> = Vec::new();
     let mut cache = SimilarityCache::default();
     for (i, p) in part.iter().enumerate() {
         let ai = (offset + i) as u32;
         hits.clear();
-        for k in keys(p) {
-            if let Some(block) = blocks.get(&k.hash) {
+        for (rule, k) in plan.keys(p) {
+            if let Some(block) = blocks.get(&k) {
                 if block.len() <= MAX_BLOCK {
                     hits.extend(
                         block
                             .iter()
                             .filter(|&&j| !dedupe || j > ai)
-                            .map(|&j| (j, 1u8 << k.rule)),
+                            .map(|&j| (j, 1u64 << rule)),
                     );
                 }
             }
@@ -98,7 +106,7 @@ fn pairs_for(
         let mut idx = 0;
         while idx < hits.len() {
             let j = hits[idx].0;
-            let mut rules = 0u8;
+            let mut rules = 0u64;
             while idx < hits.len() && hits[idx].0 == j {
                 rules |= hits[idx].1;
                 idx += 1;
@@ -125,22 +133,26 @@ fn pairs_for(
 
 /// Trains u by random sampling, m by EM per blocking rule and the match rate on blocked pairs.
 pub(crate) fn train_on(
+    plan: &BlockingPlan,
     a: &[Prepared],
     b: &[Prepared],
     dedupe: bool,
     pairs: &[PairRow],
     opts: &TrainOptions,
 ) -> (Model, TrainingReport) {
-    let mut model = Model::default();
+    let mut model = Model {
+        households: households_present(a) || (!dedupe && households_present(b)),
+        ..Model::default()
+    };
     let random_pairs = estimate_u(&mut model, a, b, dedupe, opts);
     // Count in a hash map (fast for millions of pairs), then order for deterministic training.
-    let mut hashed: std::collections::HashMap<(Pattern, u8), u64> =
+    let mut hashed: std::collections::HashMap<(Pattern, u64), u64> =
         std::collections::HashMap::new();
     for p in pairs {
         *hashed.entry((p.pattern, p.rules)).or_default() += 1;
     }
     let counts: PatternCounts = hashed.into_iter().collect();
-    let rounds = estimate_m(&mut model, &counts, opts);
+    let rounds = estimate_m(&mut model, plan, &counts, opts);
     let total_pairs = if dedupe {
         a.len() as f64 * (a.len() as f64 - 1.0) / 2.0
     } else {
@@ -161,14 +173,42 @@ pub(crate) fn train_on(
     (model, report)
 }
 
-/// Match probability and weight of a pair under a model, for lists of `other` records.
-pub(crate) fn score(
-    model_weight: &crate::model::WeightTable,
-    prior: f64,
-    p: &Pattern,
-) -> (f64, f64) {
-    let w = prior + model_weight.weight(p);
-    (probability_from_weight(w), w)
+/// Share of records, among those with an address, above which a list is taken to hold
+/// households (see [`households_present`]).
+const HOUSEHOLD_SHARE: f64 = 0.02;
+
+/// Whether a list holds people who share a home: records at the same address (postcode and
+/// address line) with a different first name and a different date of birth, so plainly
+/// other people, not the same person recorded twice. In such data agreeing on postcode,
+/// address and phone is one piece of evidence, not three.
+pub(crate) fn households_present(list: &[Prepared]) -> bool {
+    let mut homes: std::collections::HashMap<(u64, u64), Vec<u32>> =
+        std::collections::HashMap::new();
+    for (i, p) in list.iter().enumerate() {
+        if p.hot.address != 0 {
+            homes
+                .entry((p.hot.postcode, p.hot.address))
+                .or_default()
+                .push(i as u32);
+        }
+    }
+    let with_address: usize = homes.values().map(Vec::len).sum();
+    let mut sharing = 0usize;
+    for members in homes.values().filter(|m| m.len() > 1 && m.len() <= 50) {
+        for &i in members {
+            let p = &list[i as usize].hot;
+            let other = members.iter().any(|&j| {
+                let q = &list[j as usize].hot;
+                j != i
+                    && p.first != q.first
+                    && p.dob_value != q.dob_value
+                    && p.dob_value != 0
+                    && q.dob_value != 0
+            });
+            sharing += usize::from(other);
+        }
+    }
+    with_address > 0 && sharing as f64 / with_address as f64 > HOUSEHOLD_SHARE
 }
 
 /// The prior weight for pairs between lists where the second has `other` records.
@@ -185,15 +225,17 @@ impl Model {
         opts: &TrainOptions,
     ) -> (Model, TrainingReport) {
         let (pa, pb) = (prepare_all(a), prepare_all(b));
-        let pairs = blocked_pairs(&pa, &pb, false);
-        train_on(&pa, &pb, false, &pairs, opts)
+        let plan = BlockingPlan::choose(&pa, &pb, false, opts.comparisons_per_record);
+        let pairs = blocked_pairs(&plan, &pa, &pb, false);
+        train_on(&plan, &pa, &pb, false, &pairs, opts)
     }
 
     /// Trains a model on one list that may hold duplicates (for example the stored people
     /// before building a [`crate::PersonIndex`]).
     pub fn train_dedupe(people: &[PersonRecord], opts: &TrainOptions) -> (Model, TrainingReport) {
         let p = prepare_all(people);
-        let pairs = blocked_pairs(&p, &p, true);
-        train_on(&p, &p, true, &pairs, opts)
+        let plan = BlockingPlan::choose(&p, &p, true, opts.comparisons_per_record);
+        let pairs = blocked_pairs(&plan, &p, &p, true);
+        train_on(&plan, &p, &p, true, &pairs, opts)
     }
 }

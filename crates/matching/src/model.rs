@@ -5,8 +5,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::compare::{FIELD_COUNT, Field, MAX_LEVELS, Pattern, compare};
+use crate::blocking::BlockingPlan;
+use crate::compare::{
+    FIELD_COUNT, Field, MAX_LEVELS, Pattern, Side, SimilarityCache, compare_cached,
+};
 use crate::error::ModelError;
+use crate::frequency::{ADJUSTED, Adjustments};
 use crate::record::Prepared;
 
 /// m and u for one comparison level.
@@ -37,6 +41,15 @@ pub struct Model {
     pub match_rate: f64,
     /// One entry per field, in [`Field::ALL`] order.
     pub comparisons: Vec<ComparisonParams>,
+    /// Whether people share homes in the data (siblings, parents): then postcode, address and
+    /// phone agreeing describe one home and count once (see [`combine`]). Training decides
+    /// it from the lists themselves.
+    #[serde(default = "households_by_default")]
+    pub households: bool,
+}
+
+fn households_by_default() -> bool {
+    true
 }
 
 /// Evidence one field gave for a pair: its level and how much it moved the odds.
@@ -65,18 +78,22 @@ fn prior_levels(field: Field) -> (&'static [f64], &'static [f64]) {
             &[0.0, 0.005, 0.0005, 0.002, 0.002, 0.001, 0.03, 0.9595],
         ),
         Field::Dob => (
-            &[0.0, 0.84, 0.03, 0.06, 0.03, 0.02, 0.02],
-            &[0.0, 0.0003, 0.00002, 0.005, 0.07, 0.14, 0.78468],
+            &[0.0, 0.82, 0.03, 0.06, 0.02, 0.03, 0.02, 0.02],
+            &[0.0, 0.0003, 0.00002, 0.005, 0.0005, 0.07, 0.14, 0.78418],
         ),
         Field::Postcode => (
             &[0.0, 0.70, 0.05, 0.05, 0.20],
             &[0.0, 0.0005, 0.005, 0.05, 0.9445],
         ),
-        Field::Address => (&[0.0, 0.65, 0.10, 0.25], &[0.0, 0.0005, 0.001, 0.9985]),
+        Field::Address => (
+            &[0.0, 0.60, 0.10, 0.10, 0.05, 0.15],
+            &[0.0, 0.0005, 0.001, 0.004, 0.03, 0.9645],
+        ),
         Field::Phone => (&[0.0, 0.60, 0.05, 0.35], &[0.0, 0.0001, 0.0001, 0.9998]),
         Field::School => (&[0.0, 0.75, 0.10, 0.15], &[0.0, 0.05, 0.02, 0.93]),
         Field::Gender => (&[0.0, 0.98, 0.02], &[0.0, 0.5, 0.5]),
         Field::Email => (&[0.0, 0.70, 0.30], &[0.0, 0.0001, 0.9999]),
+        Field::Town => (&[0.0, 0.80, 0.08, 0.12], &[0.0, 0.01, 0.005, 0.985]),
     }
 }
 
@@ -105,6 +122,7 @@ impl Default for Model {
         Model {
             match_rate: 0.3,
             comparisons,
+            households: true,
         }
     }
 }
@@ -113,16 +131,23 @@ impl Default for Model {
 #[derive(Debug, Clone)]
 pub(crate) struct WeightTable {
     weights: [[f64; MAX_LEVELS]; FIELD_COUNT],
+    households: bool,
+    u_exact: [f64; ADJUSTED.len()],
 }
 
 impl WeightTable {
-    /// Total match weight of a pattern (see [`combine`]).
-    pub fn weight(&self, p: &Pattern) -> f64 {
+    /// Total match weight of a pattern (see [`combine`]), with term-frequency adjustments.
+    pub fn weight(&self, p: &Pattern, adj: &Adjustments) -> f64 {
         let mut w = [0.0; FIELD_COUNT];
         for (f, &l) in p.iter().enumerate() {
-            w[f] = self.weights[f][l as usize];
+            w[f] = self.weights[f][l as usize] + adj[f];
         }
-        combine(&w).0
+        combine(&w, self.households).0
+    }
+
+    /// The u of each term-frequency adjusted field's exact level.
+    pub fn u_exact(&self) -> &[f64; ADJUSTED.len()] {
+        &self.u_exact
     }
 }
 
@@ -131,9 +156,13 @@ impl WeightTable {
 /// weight of the group counts; disagreements (negative weights) all count.
 pub const HOUSEHOLD: [Field; 3] = [Field::Postcode, Field::Address, Field::Phone];
 
-/// Adds per-field weights under the household rule; also returns which fields counted.
-pub fn combine(w: &[f64; FIELD_COUNT]) -> (f64, [bool; FIELD_COUNT]) {
+/// Adds per-field weights, under the household rule when `households`; also returns which
+/// fields counted.
+pub fn combine(w: &[f64; FIELD_COUNT], households: bool) -> (f64, [bool; FIELD_COUNT]) {
     let mut counted = [true; FIELD_COUNT];
+    if !households {
+        return (w.iter().sum(), counted);
+    }
     let strongest = HOUSEHOLD
         .iter()
         .map(|f| f.index())
@@ -240,21 +269,35 @@ impl Model {
                 *slot = (lp.m / lp.u).log2();
             }
         }
-        WeightTable { weights }
+        let mut u_exact = [1.0; ADJUSTED.len()];
+        for (slot, f) in u_exact.iter_mut().zip(ADJUSTED) {
+            if let Some(lp) = self
+                .comparisons
+                .get(f.index())
+                .and_then(|c| c.levels.get(1))
+            {
+                *slot = lp.u;
+            }
+        }
+        WeightTable {
+            weights,
+            households: self.households,
+            u_exact,
+        }
     }
 
-    /// Per-field evidence for a comparison pattern.
+    /// Per-field evidence for a comparison pattern, term-frequency adjustments included.
     /// Fields whose agreement was not counted (household rule) show a Bayes factor of 1 and
     /// say so in their level text.
-    pub(crate) fn evidence(&self, p: &Pattern) -> Vec<FieldEvidence> {
+    pub(crate) fn evidence(&self, p: &Pattern, adj: &Adjustments) -> Vec<FieldEvidence> {
         let mut w = [0.0; FIELD_COUNT];
         for (f, (c, &l)) in self.comparisons.iter().zip(p).enumerate() {
             w[f] = match c.levels.get(l as usize) {
-                Some(lp) if l != 0 => (lp.m / lp.u).log2(),
+                Some(lp) if l != 0 => (lp.m / lp.u).log2() + adj[f],
                 _ => 0.0,
             };
         }
-        let (_, counted) = combine(&w);
+        let (_, counted) = combine(&w, self.households);
         self.comparisons
             .iter()
             .zip(p)
@@ -305,6 +348,8 @@ pub struct TrainOptions {
     pub prior_strength: f64,
     /// Seed of the random pair sampler, so training is reproducible.
     pub seed: u64,
+    /// Cap on the comparisons blocking may make, per record of the larger list.
+    pub comparisons_per_record: f64,
 }
 
 impl Default for TrainOptions {
@@ -315,6 +360,7 @@ impl Default for TrainOptions {
             tolerance: 1e-6,
             prior_strength: 20.0,
             seed: 42,
+            comparisons_per_record: crate::blocking::COMPARISONS_PER_RECORD,
         }
     }
 }
@@ -323,7 +369,7 @@ impl Default for TrainOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EmRound {
     /// The blocking rule whose pairs trained this round.
-    pub rule: &'static str,
+    pub rule: String,
     /// Candidate pairs the rule produced.
     pub pairs: u64,
     /// Iterations run.
@@ -348,7 +394,7 @@ pub struct TrainingReport {
 }
 
 /// Candidate pair patterns grouped by (pattern, blocking-rule mask) with counts.
-pub(crate) type PatternCounts = std::collections::BTreeMap<(Pattern, u8), u64>;
+pub(crate) type PatternCounts = std::collections::BTreeMap<(Pattern, u64), u64>;
 
 /// Estimates u from random pairs; levels seen fewer than ten times keep their prior u, since
 /// a handful of observations would give them wildly wrong Bayes factors.
@@ -363,15 +409,25 @@ pub(crate) fn estimate_u(
         return 0;
     }
     let mut rng = StdRng::seed_from_u64(opts.seed);
-    let picks: Vec<(u32, u32)> = (0..opts.random_pairs)
-        .map(|_| {
-            (
-                rng.gen_range(0..a.len()) as u32,
-                rng.gen_range(0..b.len()) as u32,
-            )
-        })
-        .filter(|(i, j)| !dedupe || i != j)
-        .collect();
+    // Small lists are compared in full: sampling them would count the same few pairs many
+    // times over.
+    let picks: Vec<(u32, u32)> = if (a.len() as f64) * (b.len() as f64) <= opts.random_pairs as f64
+    {
+        (0..a.len() as u32)
+            .flat_map(|i| (0..b.len() as u32).map(move |j| (i, j)))
+            .filter(|(i, j)| !dedupe || i < j)
+            .collect()
+    } else {
+        (0..opts.random_pairs)
+            .map(|_| {
+                (
+                    rng.gen_range(0..a.len()) as u32,
+                    rng.gen_range(0..b.len()) as u32,
+                )
+            })
+            .filter(|(i, j)| !dedupe || i != j)
+            .collect()
+    };
     let sampled = picks.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -383,8 +439,13 @@ pub(crate) fn estimate_u(
             .map(|part| {
                 s.spawn(move || {
                     let mut counts = [[0u64; MAX_LEVELS]; FIELD_COUNT];
+                    let mut cache = SimilarityCache::default();
                     for &(i, j) in part {
-                        let p = compare(&a[i as usize], &b[j as usize]);
+                        let p = compare_cached(
+                            Side::of(&a[i as usize]),
+                            Side::of(&b[j as usize]),
+                            Some(&mut cache),
+                        );
                         for (f, &l) in p.iter().enumerate() {
                             counts[f][l as usize] += 1;
                         }
@@ -427,26 +488,70 @@ pub(crate) fn estimate_u(
     sampled
 }
 
-/// Fields each blocking rule fixes: EM on that rule's pairs must not learn from them, since
-/// every pair agrees on them by construction.
-pub(crate) const TRAINING_RULES: [(u8, &str, &[Field]); 3] = [
-    (1, "date of birth", &[Field::Dob]),
-    (
-        0,
-        "surname sound and birth year",
-        &[Field::Surname, Field::Dob],
-    ),
-    (
-        2,
-        "postcode and first initial",
-        &[Field::Postcode, Field::FirstName, Field::Address],
-    ),
-];
+/// Most EM rounds (one per training rule).
+const TRAINING_ROUNDS: usize = 4;
 
-/// Estimates m by expectation maximisation, one round per training blocking rule (as Splink
-/// does), averaging each field's m over the rounds that could learn it; u stays fixed.
+/// Chooses the blocking rules whose pairs train m, as Splink's users do by hand: rules with
+/// enough pairs, most pairs first, each taken while it lets a field be learned that fewer
+/// than two rounds learn so far (a rule's own fields agree by construction, so its round
+/// cannot learn them). Where people share homes, a rule must hold something siblings do not
+/// share (first name, date or year of birth): pairs agreeing only on surname and home are
+/// mostly brothers and sisters, and EM would learn from them that a different first name
+/// is how the same person is recorded.
+fn training_rules(
+    plan: &BlockingPlan,
+    counts: &PatternCounts,
+    households: bool,
+) -> Vec<(usize, f64)> {
+    use crate::blocking::Component;
+    let mut pairs = vec![0.0; plan.rules.len()];
+    for ((_, mask), &c) in counts {
+        for (i, slot) in pairs.iter_mut().enumerate() {
+            if mask & (1u64 << i) != 0 {
+                *slot += c as f64;
+            }
+        }
+    }
+    let personal = |i: usize| {
+        plan.rules[i].components.iter().any(|c| {
+            matches!(
+                c,
+                Component::FirstSound | Component::Dob | Component::BirthYear | Component::Email
+            )
+        })
+    };
+    let mut order: Vec<usize> = (0..plan.rules.len())
+        .filter(|&i| pairs[i] >= 100.0 && (!households || personal(i)))
+        .collect();
+    order.sort_by(|&x, &y| pairs[y].total_cmp(&pairs[x]).then(x.cmp(&y)));
+    let mut learned = [0usize; FIELD_COUNT];
+    let mut chosen = Vec::new();
+    for i in order {
+        let fixed = plan.rules[i].fields();
+        let helps = Field::ALL
+            .iter()
+            .any(|f| !fixed.contains(f) && learned[f.index()] < 2);
+        if !helps {
+            continue;
+        }
+        for f in Field::ALL {
+            if !fixed.contains(&f) {
+                learned[f.index()] += 1;
+            }
+        }
+        chosen.push((i, pairs[i]));
+        if chosen.len() == TRAINING_ROUNDS {
+            break;
+        }
+    }
+    chosen
+}
+
+/// Estimates m by expectation maximisation, one round per training rule (as Splink does),
+/// averaging each field's m over the rounds that could learn it; u stays fixed.
 pub(crate) fn estimate_m(
     model: &mut Model,
+    plan: &BlockingPlan,
     counts: &PatternCounts,
     opts: &TrainOptions,
 ) -> Vec<EmRound> {
@@ -454,18 +559,15 @@ pub(crate) fn estimate_m(
     let mut sums = [[0.0; MAX_LEVELS]; FIELD_COUNT];
     let mut rounds_per_field = [0usize; FIELD_COUNT];
     let mut rounds = Vec::new();
-    for (bit, rule, fixed) in TRAINING_RULES {
+    for (bit, pairs) in training_rules(plan, counts, prior.households) {
+        let rule = &plan.rules[bit];
         let patterns: Vec<(Pattern, f64)> = counts
             .iter()
-            .filter(|((_, mask), _)| mask & (1 << bit) != 0)
+            .filter(|((_, mask), _)| mask & (1u64 << bit) != 0)
             .map(|((p, _), &c)| (*p, c as f64))
             .collect();
-        let pairs: f64 = patterns.iter().map(|(_, c)| c).sum();
-        if pairs < 1.0 {
-            continue;
-        }
         let mut active = [true; FIELD_COUNT];
-        for f in fixed {
+        for f in rule.fields() {
             active[f.index()] = false;
         }
         let (m, iterations, converged, share) = em_round(&prior, &patterns, &active, opts);
@@ -478,7 +580,7 @@ pub(crate) fn estimate_m(
             }
         }
         rounds.push(EmRound {
-            rule,
+            rule: rule.describe(),
             pairs: pairs as u64,
             iterations,
             converged,
@@ -525,7 +627,9 @@ fn em_round(
                     w[f] = (m[f][l as usize] / prior.u(f, l as usize)).log2();
                 }
             }
-            let post = probability_from_weight((lambda / (1.0 - lambda)).log2() + combine(&w).0);
+            let post = probability_from_weight(
+                (lambda / (1.0 - lambda)).log2() + combine(&w, prior.households).0,
+            );
             matched += c * post;
             for (f, &l) in p.iter().enumerate() {
                 num[f][l as usize] += c * post;
@@ -565,7 +669,7 @@ pub(crate) fn estimate_match_rate(
     let table = model.table();
     let weights: Vec<(f64, f64)> = counts
         .iter()
-        .map(|((p, _), &c)| (table.weight(p), c as f64))
+        .map(|((p, _), &c)| (table.weight(p, &crate::frequency::NONE), c as f64))
         .collect();
     let mut lambda: f64 = 1.0 / total_pairs.max(1.0);
     let mut expected = 0.0;

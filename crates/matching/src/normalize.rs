@@ -171,43 +171,238 @@ pub fn normalise_email(raw: &str) -> Option<String> {
     if e.contains('@') { Some(e) } else { None }
 }
 
-/// Why a date of birth could not be read.
+/// Why a date of birth could not be read as a calendar date.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DateError {
     /// The text is not in a recognised layout.
-    #[error("'{0}' is not a date: write it as YYYY-MM-DD or DD/MM/YYYY")]
+    #[error(
+        "'{0}' is not a date: write it as YYYY-MM-DD, DD/MM/YYYY or YYYYMMDD (or give --dob-format)"
+    )]
     Unrecognised(String),
     /// The layout is right but no such day exists (for example 31/02/2010).
     #[error("'{0}' is an impossible date: check the day and month")]
     Impossible(String),
 }
 
-/// Parses a date of birth written as ISO `YYYY-MM-DD` or UK `DD/MM/YYYY` (also `DD-MM-YYYY`
-/// and `DD.MM.YYYY`), rejecting impossible days such as 30 February.
+/// A date of birth as written, read as far as it goes. Dates are often mistyped, and a
+/// mistyped date still identifies someone: 19751402 is 14 February 1975 with day and month
+/// the wrong way round. So nothing is thrown away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dob {
+    /// A real calendar date.
+    Date(Date),
+    /// Year, month and day could be told apart, but they are no calendar date (month 14,
+    /// 31 June, day 0).
+    Parts {
+        /// The year as written.
+        year: i32,
+        /// The month as written (may be above 12 or 0).
+        month: u8,
+        /// The day as written (may be above 31 or 0).
+        day: u8,
+    },
+    /// Only digits in no recognised layout ("197514", "15.1975"); compared as text.
+    Digits(String),
+}
+
+impl Dob {
+    /// Reads a date of birth in the common layouts: `YYYY-MM-DD`, `YYYYMMDD`, `DD/MM/YYYY`,
+    /// `DD-MM-YYYY`, `DD.MM.YYYY` (also with one-digit day and month). `None` when the text
+    /// holds no digits at all.
+    pub fn read(raw: &str) -> Option<Dob> {
+        let s = raw.trim();
+        let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            return None;
+        }
+        let parts: Vec<&str> = s
+            .split(['-', '/', '.', ' '])
+            .filter(|p| !p.is_empty())
+            .collect();
+        let numeric = parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()));
+        let ymd = if numeric && parts.len() == 3 {
+            if parts[0].len() == 4 && parts[1].len() <= 2 && parts[2].len() <= 2 {
+                Some((parts[0], parts[1], parts[2]))
+            } else if parts[2].len() == 4 && parts[0].len() <= 2 && parts[1].len() <= 2 {
+                Some((parts[2], parts[1], parts[0]))
+            } else {
+                None
+            }
+        } else if numeric && parts.len() == 1 && digits.len() == 8 {
+            // YYYYMMDD when it starts like a year of birth, otherwise DDMMYYYY.
+            let year_first = matches!(&digits[..2], "18" | "19" | "20");
+            if year_first {
+                Some((&digits[..4], &digits[4..6], &digits[6..]))
+            } else {
+                Some((&digits[4..], &digits[2..4], &digits[..2]))
+            }
+        } else {
+            None
+        };
+        let Some((y, m, d)) = ymd else {
+            return Some(Dob::Digits(digits));
+        };
+        let (Ok(year), Ok(month), Ok(day)) = (y.parse::<i32>(), m.parse::<u8>(), d.parse::<u8>())
+        else {
+            return Some(Dob::Digits(digits));
+        };
+        Some(Dob::from_parts(year, month, day))
+    }
+
+    /// A date from its parts, or the parts themselves when they are no calendar date.
+    pub fn from_parts(year: i32, month: u8, day: u8) -> Dob {
+        Month::try_from(month)
+            .ok()
+            .and_then(|m| Date::from_calendar_date(year, m, day).ok())
+            .map_or(Dob::Parts { year, month, day }, Dob::Date)
+    }
+
+    /// Year, month and day when they could be told apart.
+    pub fn parts(&self) -> Option<(i32, u8, u8)> {
+        match self {
+            Dob::Date(d) => Some((d.year(), d.month() as u8, d.day())),
+            Dob::Parts { year, month, day } => Some((*year, *month, *day)),
+            Dob::Digits(_) => None,
+        }
+    }
+
+    /// The year of birth when it is known: from the parts, or four digits at the start or
+    /// end of a digit string that look like a year of birth.
+    pub fn year(&self) -> Option<i32> {
+        match self {
+            Dob::Digits(d) => [d.get(..4), d.get(d.len().saturating_sub(4)..)]
+                .into_iter()
+                .flatten()
+                .filter(|y| y.len() == 4 && matches!(&y[..2], "18" | "19" | "20"))
+                .find_map(|y| y.parse().ok()),
+            other => other.parts().map(|p| p.0),
+        }
+    }
+
+    /// The calendar date, when it is one.
+    pub fn date(&self) -> Option<Date> {
+        match self {
+            Dob::Date(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    /// The digits compared by edit distance: `YYYYMMDD` when the parts are known, otherwise
+    /// the digits as written.
+    pub fn digits(&self) -> String {
+        match self {
+            Dob::Digits(d) => d.clone(),
+            other => other.parts().map_or_else(String::new, |(y, m, d)| {
+                format!("{:04}{:02}{:02}", y.rem_euclid(10_000), m, d)
+            }),
+        }
+    }
+}
+
+/// A date layout given with `--dob-format`: runs of `Y`, `M` and `D` for the year, month and
+/// day, anything else a separator. `MM/DD/YYYY` reads US dates, `YYYY.DD.MM` another order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateFormat {
+    /// (letter, width) of each part in order.
+    parts: Vec<(char, usize)>,
+    /// Whether separators stand between the parts (then widths may vary).
+    separated: bool,
+    text: String,
+}
+
+impl DateFormat {
+    /// Parses a layout such as `MM/DD/YYYY` or `DDMMYYYY`.
+    pub fn parse(text: &str) -> Result<DateFormat, String> {
+        let mut parts: Vec<(char, usize)> = Vec::new();
+        let mut separated = false;
+        let mut prev_sep = true;
+        for c in text.trim().chars() {
+            let c_up = c.to_ascii_uppercase();
+            if matches!(c_up, 'Y' | 'M' | 'D') {
+                match parts.last_mut() {
+                    Some((l, w)) if *l == c_up && !prev_sep => *w += 1,
+                    _ => parts.push((c_up, 1)),
+                }
+                prev_sep = false;
+            } else {
+                if !parts.is_empty() {
+                    separated = true;
+                }
+                prev_sep = true;
+            }
+        }
+        let mut letters: Vec<char> = parts.iter().map(|p| p.0).collect();
+        letters.sort_unstable();
+        if letters != ['D', 'M', 'Y'] {
+            return Err(format!(
+                "--dob-format '{text}' must name the year, month and day once each, for example MM/DD/YYYY or YYYYDDMM"
+            ));
+        }
+        Ok(DateFormat {
+            parts,
+            separated,
+            text: text.trim().to_string(),
+        })
+    }
+
+    /// Reads a value in this layout as ISO text `YYYY-MM-DD` (kept even when the parts make
+    /// no calendar date, so it is still compared); `None` when the value does not fit.
+    pub fn to_iso(&self, raw: &str) -> Option<String> {
+        let s = raw.trim();
+        let fields: Vec<&str> = if self.separated {
+            s.split(|c: char| !c.is_ascii_digit())
+                .filter(|p| !p.is_empty())
+                .collect()
+        } else {
+            if !s.bytes().all(|b| b.is_ascii_digit())
+                || s.len() != self.parts.iter().map(|p| p.1).sum::<usize>()
+            {
+                return None;
+            }
+            let mut at = 0;
+            self.parts
+                .iter()
+                .map(|&(_, w)| {
+                    let f = &s[at..at + w];
+                    at += w;
+                    f
+                })
+                .collect()
+        };
+        if fields.len() != self.parts.len() {
+            return None;
+        }
+        let (mut y, mut m, mut d) = (None, None, None);
+        for (&(letter, _), f) in self.parts.iter().zip(&fields) {
+            if f.len() > 4 {
+                return None;
+            }
+            let v: i32 = f.parse().ok()?;
+            match letter {
+                'Y' => y = Some(if f.len() == 2 { 1900 + v } else { v }),
+                'M' => m = Some(v),
+                _ => d = Some(v),
+            }
+        }
+        let (y, m, d) = (y?, m?, d?);
+        (m <= 99 && d <= 99).then(|| format!("{y:04}-{m:02}-{d:02}"))
+    }
+
+    /// The layout as given.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Parses a date of birth strictly: a real calendar date in one of the layouts [`Dob::read`]
+/// knows, or an error saying why not.
 pub fn parse_date(raw: &str) -> Result<Date, DateError> {
     let s = raw.trim();
-    let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
-    let bad = || DateError::Unrecognised(s.to_string());
-    if parts.len() != 3
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(bad());
+    match Dob::read(s) {
+        Some(Dob::Date(d)) => Ok(d),
+        Some(Dob::Parts { .. }) => Err(DateError::Impossible(s.to_string())),
+        _ => Err(DateError::Unrecognised(s.to_string())),
     }
-    let (y, m, d) = if parts[0].len() == 4 && s.contains('-') {
-        (parts[0], parts[1], parts[2])
-    } else if parts[2].len() == 4 {
-        (parts[2], parts[1], parts[0])
-    } else {
-        return Err(bad());
-    };
-    let year: i32 = y.parse().map_err(|_| bad())?;
-    let month: u8 = m.parse().map_err(|_| bad())?;
-    let day: u8 = d.parse().map_err(|_| bad())?;
-    let impossible = || DateError::Impossible(s.to_string());
-    let month = Month::try_from(month).map_err(|_| impossible())?;
-    Date::from_calendar_date(year, month, day).map_err(|_| impossible())
 }
 
 #[cfg(test)]
@@ -300,5 +495,49 @@ mod tests {
             parse_date("01/02/10"),
             Err(DateError::Unrecognised(_))
         ));
+        assert_eq!(parse_date("20090304"), Ok(d));
+        assert_eq!(parse_date("04032009"), Ok(d));
+        assert_eq!(parse_date("04-03-2009"), Ok(d));
+        assert_eq!(parse_date("04.03.2009"), Ok(d));
+    }
+
+    #[test]
+    fn impossible_and_odd_dates_are_kept() {
+        assert_eq!(
+            Dob::read("19751402"),
+            Some(Dob::Parts {
+                year: 1975,
+                month: 14,
+                day: 2
+            })
+        );
+        let kept = Dob::read("19751402").expect("kept");
+        assert_eq!(kept.digits(), "19751402");
+        assert_eq!(kept.year(), Some(1975));
+        assert_eq!(kept.date(), None);
+        assert_eq!(
+            Dob::read("31/02/2010").and_then(|d| d.parts()),
+            Some((2010, 2, 31))
+        );
+        assert_eq!(Dob::read("197514"), Some(Dob::Digits("197514".into())));
+        assert_eq!(Dob::read("c. 1975").and_then(|d| d.year()), Some(1975));
+        assert_eq!(Dob::read("unknown"), None);
+        assert_eq!(Dob::read("  "), None);
+    }
+
+    #[test]
+    fn date_formats_given_by_the_user() {
+        let us = DateFormat::parse("MM/DD/YYYY").expect("format");
+        assert_eq!(us.to_iso("03/04/2009").as_deref(), Some("2009-03-04"));
+        assert_eq!(us.to_iso("3/4/2009").as_deref(), Some("2009-03-04"));
+        assert_eq!(us.to_iso("13/40/2009").as_deref(), Some("2009-13-40"));
+        assert_eq!(us.to_iso("yesterday"), None);
+        let packed = DateFormat::parse("YYYYDDMM").expect("format");
+        assert_eq!(packed.to_iso("20090403").as_deref(), Some("2009-03-04"));
+        assert_eq!(packed.to_iso("2009043"), None);
+        let short = DateFormat::parse("DD.MM.YY").expect("format");
+        assert_eq!(short.to_iso("04.03.75").as_deref(), Some("1975-03-04"));
+        assert!(DateFormat::parse("DD/MM").is_err());
+        assert!(DateFormat::parse("DD/MM/YYYY/DD").is_err());
     }
 }

@@ -2,11 +2,10 @@
 //! that comparators and blocking work on, computed once per record.
 
 use serde::{Deserialize, Serialize};
-use time::Date;
 
 use crate::nicknames::name_groups;
 use crate::normalize::{
-    Postcode, normalise_email, normalise_name, normalise_phone, normalise_text,
+    Dob, Postcode, normalise_email, normalise_name, normalise_phone, normalise_text,
 };
 use crate::phonetic::metaphone;
 
@@ -24,8 +23,10 @@ pub struct PersonRecord {
     pub surname: Option<String>,
     /// Other full names the person is known by ("Jay Smith", "JJ").
     pub aliases: Vec<String>,
-    /// Date of birth when known.
-    pub dob: Option<Date>,
+    /// Date of birth as written: `YYYY-MM-DD`, `YYYYMMDD`, `DD/MM/YYYY`, `DD-MM-YYYY` or
+    /// `DD.MM.YYYY`. A value that is no calendar date (19751402) is kept and compared as
+    /// digits (day and month swaps, one-digit slips), never dropped.
+    pub dob: Option<String>,
     /// Approximate birth year when only an age is known.
     pub approx_birth_year: Option<i32>,
     /// Gender as recorded.
@@ -40,6 +41,8 @@ pub struct PersonRecord {
     pub school: Option<String>,
     /// E-mail address.
     pub email: Option<String>,
+    /// Town, city, suburb or locality.
+    pub town: Option<String>,
 }
 
 /// A postcode as compared: the canonical text, plus sector and district when it parsed.
@@ -77,8 +80,13 @@ pub(crate) struct Hot {
     pub phone_tail: u64,
     pub gender: u64,
     pub email: u64,
-    /// Date of birth as (year, month, day); month 0 means no date.
+    pub town: u64,
+    /// Date of birth as (year, month, day) as written, valid or not.
     pub dob: (i32, u8, u8),
+    /// 0: no date of birth; 1: `dob` holds its parts; 2: only digits (in `Prepared`).
+    pub dob_kind: u8,
+    /// Hash of the date's digits.
+    pub dob_value: u64,
     /// Birth year from the date or the approximate year; `i32::MIN` when unknown.
     pub birth_year: i32,
     pub aliases: u8,
@@ -97,7 +105,9 @@ pub(crate) struct Prepared {
     pub surname: String,
     pub surname_code: String,
     pub aliases: Vec<NamePair>,
-    pub dob: Option<Date>,
+    pub dob: Option<Dob>,
+    /// The date's digits for edit distance (`YYYYMMDD` when the parts are known).
+    pub dob_digits: String,
     pub birth_year: Option<i32>,
     pub gender: Option<String>,
     pub postcode: Option<PreparedPostcode>,
@@ -107,6 +117,7 @@ pub(crate) struct Prepared {
     pub phone: Option<String>,
     pub school: Option<String>,
     pub email: Option<String>,
+    pub town: Option<String>,
 }
 
 fn clean(value: &Option<String>, f: impl Fn(&str) -> String) -> Option<String> {
@@ -178,9 +189,14 @@ impl Hot {
             phone_tail: opt_hash(tail),
             gender: opt_hash(p.gender.as_deref()),
             email: opt_hash(p.email.as_deref()),
-            dob: p
-                .dob
-                .map_or((0, 0, 0), |d| (d.year(), d.month() as u8, d.day())),
+            town: opt_hash(p.town.as_deref()),
+            dob: p.dob.as_ref().and_then(Dob::parts).unwrap_or((0, 0, 0)),
+            dob_value: text_hash(&p.dob_digits),
+            dob_kind: match &p.dob {
+                None => 0,
+                Some(Dob::Digits(_)) => 2,
+                Some(_) => 1,
+            },
             birth_year: p.birth_year.unwrap_or(i32::MIN),
             aliases: p.aliases.len().min(255) as u8,
             middles: p.middles.len().min(255) as u8,
@@ -245,6 +261,7 @@ impl Prepared {
             });
         let address = clean(&r.address_line, normalise_text);
         let school = clean(&r.school, normalise_school);
+        let dob = r.dob.as_deref().and_then(Dob::read);
         Prepared {
             hot: Hot::default(),
             id: r.id.clone(),
@@ -257,8 +274,9 @@ impl Prepared {
             first,
             surname,
             aliases,
-            dob: r.dob,
-            birth_year: r.dob.map(|d| d.year()).or(r.approx_birth_year),
+            dob_digits: dob.as_ref().map(Dob::digits).unwrap_or_default(),
+            birth_year: dob.as_ref().and_then(Dob::year).or(r.approx_birth_year),
+            dob,
             gender: clean(&r.gender, normalise_gender),
             postcode,
             address_numbers: address_numbers(address.as_deref()),
@@ -266,6 +284,7 @@ impl Prepared {
             phone: r.phone.as_deref().and_then(normalise_phone),
             school,
             email: r.email.as_deref().and_then(normalise_email),
+            town: clean(&r.town, normalise_name),
         }
     }
 }

@@ -65,6 +65,32 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     j + prefix as f64 * 0.1 * (1.0 - j)
 }
 
+/// Whether two texts are at most one edit apart, counting an insertion, a deletion, a
+/// substitution or a swap of two neighbouring characters as one edit (on bytes): `Some(0)`
+/// when equal, `Some(1)` for one edit, `None` for more. Linear, no allocation: it runs on
+/// the digits of dates for most compared pairs.
+pub fn one_edit_apart(a: &str, b: &str) -> Option<usize> {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a == b {
+        return Some(0);
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return None;
+    }
+    let head = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        let (s, l) = (&short[head..], &long[head..]);
+        // One substitution, or one swap of neighbours.
+        let substituted = s[1..] == l[1..];
+        let swapped = s.len() >= 2 && s[0] == l[1] && s[1] == l[0] && s[2..] == l[2..];
+        (substituted || swapped).then_some(1)
+    } else {
+        // One insertion into the shorter text.
+        (short[head..] == long[head + 1..]).then_some(1)
+    }
+}
+
 /// The distinct words of `s`, sorted.
 fn distinct_words(s: &str) -> Vec<&str> {
     let mut words: Vec<&str> = s.split(' ').filter(|w| !w.is_empty()).collect();
@@ -109,6 +135,22 @@ mod tests {
         for (a, b) in [("jonathon", "jonathan"), ("smith", "smyth"), ("aa", "aaaa")] {
             assert_eq!(jaro_winkler(a, b), jaro_winkler(b, a));
         }
+    }
+
+    #[test]
+    fn one_edit_counts_swaps_insertions_and_substitutions() {
+        assert_eq!(one_edit_apart("19751402", "19751402"), Some(0));
+        assert_eq!(one_edit_apart("19751024", "19751204"), Some(1));
+        assert_eq!(one_edit_apart("19751402", "1975142"), Some(1));
+        assert_eq!(one_edit_apart("1975142", "19751402"), Some(1));
+        assert_eq!(one_edit_apart("19751402", "19751403"), Some(1));
+        assert_eq!(one_edit_apart("91751402", "19751402"), Some(1));
+        assert_eq!(one_edit_apart("19751402", "19750214"), None);
+        assert_eq!(one_edit_apart("19751402", "19751420x"), None);
+        assert_eq!(one_edit_apart("", "1"), Some(1));
+        assert_eq!(one_edit_apart("", "12"), None);
+        assert_eq!(one_edit_apart("12", "21"), Some(1));
+        assert_eq!(one_edit_apart("123", "321"), None);
     }
 
     #[test]

@@ -26,7 +26,11 @@ fn help_describes_fields_and_map() {
         "--threshold",
         "--out",
         "DD/MM/YYYY",
+        "YYYYMMDD",
+        "--dob-format",
+        "19751402",
         "address_line",
+        "town",
         "Output columns",
     ] {
         assert!(help.contains(needle), "help lacks {needle}:\n{help}");

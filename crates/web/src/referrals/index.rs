@@ -66,7 +66,9 @@ pub fn record_of(id: &str, d: &PersonDetails, address_restricted: bool) -> Perso
         middle_names: opt(&d.middle_names),
         surname: opt(&d.surname),
         aliases: d.aliases.clone(),
-        dob: d.dob.as_deref().and_then(parse_date),
+        // As written: matching reads the common layouts and compares a date that is no
+        // calendar date (19751402) by its digits.
+        dob: opt(d.dob.as_deref().unwrap_or_default()),
         approx_birth_year: d.approx_birth_year.and_then(|y| i32::try_from(y).ok()),
         gender: opt(&d.gender),
         postcode: if address_restricted {
@@ -82,12 +84,8 @@ pub fn record_of(id: &str, d: &PersonDetails, address_restricted: bool) -> Perso
         phone: opt(&d.phone),
         school: opt(&d.school),
         email: opt(&d.email),
+        town: None,
     }
-}
-
-fn parse_date(s: &str) -> Option<time::Date> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(s, &fmt).ok()
 }
 
 /// The matching record of a stored person.
@@ -263,6 +261,61 @@ mod tests {
         assert!(
             found.iter().any(|c| c.id == third),
             "caught up with {third}: {found:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_date_of_birth_typed_as_19751402_still_finds_the_person() {
+        let db = TestDatabase::sqlite().await.expect("db");
+        let store = &db.store;
+        let stored = PersonDetails {
+            first_name: "Marcus".into(),
+            surname: "Bell".into(),
+            dob: Some("1975-02-14".into()),
+            postcode: "LS9 8AB".into(),
+            ..PersonDetails::default()
+        };
+        let id = store.create_person(&stored, "t").await.expect("person");
+        // Someone else of the same name, born another day, lives elsewhere.
+        let namesake = PersonDetails {
+            first_name: "Marcus".into(),
+            surname: "Bell".into(),
+            dob: Some("1981-07-30".into()),
+            postcode: "BD1 1AA".into(),
+            ..PersonDetails::default()
+        };
+        let other = store.create_person(&namesake, "t").await.expect("namesake");
+        let index = PeopleIndex::default();
+        // The referral gives the date with day and month typed the wrong way round, as
+        // partner systems' exports often do: no calendar date, but still evidence.
+        let referral = PersonDetails {
+            first_name: "Marcus".into(),
+            surname: "Bell".into(),
+            dob: Some("19751402".into()),
+            postcode: "LS9 8AB".into(),
+            ..PersonDetails::default()
+        };
+        let found = index
+            .candidates(store, &record_of("q", &referral, false))
+            .await
+            .expect("lookup");
+        assert_eq!(
+            found.first().map(|c| c.id.as_str()),
+            Some(id.as_str()),
+            "{found:?}"
+        );
+        let dob = found[0]
+            .evidence
+            .iter()
+            .find(|e| e.field == pathways_matching::Field::Dob)
+            .expect("dob evidence");
+        assert_eq!(dob.level, "day and month swapped");
+        assert!(found[0].probability > 0.5, "{}", found[0].probability);
+        assert!(
+            found
+                .iter()
+                .all(|c| c.id != other || c.probability < found[0].probability),
+            "{found:?}"
         );
     }
 
