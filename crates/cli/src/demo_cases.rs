@@ -2,16 +2,21 @@
 //! youth violence screenings scored by the real rules, service referrals (one routed through
 //! the VAWG consortium), and restricted cases. The same seed gives the same records.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
-use pathways_domain::AgencyKind;
-use pathways_domain::audit::AuditEvent;
-use pathways_risk::{InstrumentRegistry, ScoreRequest, score_request};
-use pathways_store::cases::{
-    Consent, NewAssessment, NewCase, NewEntry, NewServiceReferral, ReferralStatus,
+use pathways_app::cases::{
+    self as uc, AccessListChangeRequest, EntryInput, GoalInput, ListChange, OpenCaseInput,
+    ServiceReferralInput, TaskInput, TeamChange,
 };
+use pathways_app::{App, Caller};
+use pathways_domain::AgencyKind;
+use pathways_domain::ids::{CaseId, ServiceReferralId};
+use pathways_domain::time::{format_datetime_local, format_iso_day};
 use pathways_store::people::PersonDetails;
-use pathways_store::restriction::{AccessListChange, AccessListKind};
-use pathways_store::{Store, now_unix};
+use pathways_store::referrals::{DecisionInput, NewReferral};
+use pathways_store::restriction::AccessListKind;
+use pathways_store::{Store, User, now_unix};
 
 /// A small deterministic generator (SplitMix64): the demo needs repeatable choices, not
 /// cryptographic randomness.
@@ -72,12 +77,22 @@ const PLACES: &[&str] = &[
 /// Number of demo cases.
 const CASES: usize = 24;
 
-async fn user_id(store: &Store, email: &str) -> anyhow::Result<String> {
-    Ok(store
+async fn user(store: &Store, email: &str) -> anyhow::Result<User> {
+    store
         .user_by_email(email)
         .await?
-        .with_context(|| format!("demo user {email} is missing"))?
-        .id)
+        .with_context(|| format!("demo user {email} is missing"))
+}
+
+/// The demo user as the use cases know them.
+fn caller(u: &User) -> Caller {
+    Caller::staff(
+        &u.id,
+        &u.agency_id,
+        u.roles.clone(),
+        &u.display_name,
+        "demo",
+    )
 }
 
 async fn agency_id(store: &Store, name: &str) -> anyhow::Result<String> {
@@ -88,92 +103,106 @@ async fn agency_id(store: &Store, name: &str) -> anyhow::Result<String> {
         .id)
 }
 
-/// Scores answers with the shipped rules and stores the assessment on the case.
+/// Answers an instrument's questions (`yes` for those listed, `no` for the rest) through
+/// the assessment form, scored by the real rules.
 async fn assess(
-    store: &Store,
-    registry: &InstrumentRegistry,
-    case_id: &str,
-    by: &str,
+    app: &App,
+    lead: &Caller,
+    case: &CaseId,
     key: &str,
+    questions: &[String],
     yes: &[String],
-    today: &str,
 ) -> anyhow::Result<()> {
-    let def = registry
-        .latest(key)
-        .with_context(|| format!("instrument {key} is missing"))?;
-    let answers = def
-        .core_questions()
+    let form: BTreeMap<String, String> = questions
+        .iter()
         .map(|q| {
-            let v = if yes.contains(&q.id) { "yes" } else { "no" };
-            (q.id.clone(), serde_json::Value::String(v.into()))
+            let v = if yes.contains(q) { "yes" } else { "no" };
+            (q.clone(), v.to_string())
         })
         .collect();
-    let scored = score_request(
-        registry,
-        key,
-        ScoreRequest {
-            answers,
-            assessment_date: Some(today.into()),
-            ..ScoreRequest::default()
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("demo {key} answers were refused: {e}"))?;
+    uc::record_assessment(app, lead, case, key, &form)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo {key} answers were refused: {e}"))
+}
+
+/// Opens a case the way staff do: a referral triaged to open a case, then the case.
+async fn open(
+    store: &Store,
+    app: &App,
+    lead: &User,
+    person: &str,
+    restricted: bool,
+) -> anyhow::Result<CaseId> {
+    let referral = store
+        .create_referral(&NewReferral {
+            referrer_actor: lead.id.clone(),
+            referrer_user_id: Some(lead.id.clone()),
+            referrer_agency_id: lead.agency_id.clone(),
+            referrer_name: lead.display_name.clone(),
+            referrer_email: lead.email.clone(),
+            person: store.person(person).await?.details,
+            reason: "Known to outreach; referred for casework".into(),
+            urgency: "standard".into(),
+            consent: "given".into(),
+            ..NewReferral::default()
+        })
+        .await?;
     store
-        .record_assessment(
-            case_id,
-            by,
-            &NewAssessment {
-                instrument: scored.instrument.clone(),
-                version: i64::from(scored.version),
-                answers: serde_json::to_string(&scored.answers)?,
-                score: i64::from(scored.score),
-                max_score: i64::from(scored.max_score),
-                computed_level: scored.computed_level.as_str().into(),
-                level: scored.level.as_str().into(),
-                judgement_reason: String::new(),
-                marac_eligible: scored.eligibility.as_ref().is_some_and(|e| e.eligible),
-                eligibility: match &scored.eligibility {
-                    Some(e) => serde_json::to_string(e)?,
-                    None => "null".into(),
-                },
+        .link_referral_person(&referral.id, person, &lead.id)
+        .await?;
+    store
+        .decide_referral(
+            &referral.id,
+            &DecisionInput {
+                decision: "open_case".into(),
+                reason: "Needs an outreach case".into(),
+                detail: String::new(),
+                service_id: String::new(),
             },
+            &lead.id,
+            &[],
         )
         .await?;
-    Ok(())
+    let opened = uc::open_case(
+        app,
+        &caller(lead),
+        &OpenCaseInput {
+            referral_id: referral.id,
+            lead_worker_id: lead.id.clone(),
+            restricted,
+            restriction_contact: if restricted {
+                "Dev Patel, Early Help manager".into()
+            } else {
+                String::new()
+            },
+        },
+    )
+    .await?;
+    Ok(opened.id)
 }
 
-/// `YYYY-MM-DD` of a Unix time (UTC), by the days-from-civil inverse (H. Hinnant).
-fn civil_date(ts: i64) -> String {
-    let z = ts.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// Adds the demo cases to a store that already holds the borough's agencies and staff.
+/// Adds the demo cases to a store that already holds the borough's agencies and staff,
+/// through the same use cases staff use (each change audited).
 pub async fn seed_cases(store: &Store, seed: u64, domain: &str) -> anyhow::Result<usize> {
+    let app = App::new(store.clone(), pathways_app::Settings::default());
+    let app = &app;
     let mut rng = Rng(seed ^ 0xCA5E_5EED);
-    let registry = InstrumentRegistry::builtin()?;
-    let amara = user_id(store, &format!("amara.okafor@{domain}")).await?;
-    let helen = user_id(store, &format!("helen.adeyemi@{domain}")).await?;
-    let dev = user_id(store, &format!("dev.patel@{domain}")).await?;
-    let maya = user_id(store, &format!("maya.thompson@{domain}")).await?;
+    let registry = uc::builtin_registry();
+    let amara = user(store, &format!("amara.okafor@{domain}")).await?;
+    let helen = user(store, &format!("helen.adeyemi@{domain}")).await?;
+    let dev = user(store, &format!("dev.patel@{domain}")).await?;
+    let maya = user(store, &format!("maya.thompson@{domain}")).await?;
+    let nadia = user(store, &format!("nadia.rahman@{domain}")).await?;
     let turning_point = agency_id(store, "Turning Point Riverside").await?;
     let hub = agency_id(store, "Riverside VAWG Partnership (hub)").await?;
     let idva = agency_id(store, "Riverside IDVA Service").await?;
+    let system = Caller::system("demo");
     for a in store.list_agencies().await? {
         if a.kind == AgencyKind::VawgSpecialist {
-            store.add_consortium_member(&hub, &a.id).await?;
+            pathways_app::agencies::add_consortium_member(app, &system, &hub, &a.id).await?;
         }
     }
     let now = now_unix();
-    let today = civil_date(now);
     let dash = registry.latest("dash").context("DASH is missing")?;
     let dash_ids: Vec<String> = dash.core_questions().map(|q| q.id.clone()).collect();
     let yv = registry
@@ -201,108 +230,112 @@ pub async fn seed_cases(store: &Store, seed: u64, domain: &str) -> anyhow::Resul
                 "demo",
             )
             .await?;
-        let lead = if i % 3 == 2 {
-            helen.clone()
-        } else {
-            amara.clone()
-        };
+        let lead_user = if i % 3 == 2 { &helen } else { &amara };
+        let lead = caller(lead_user);
         let restricted = i % 8 == 5;
-        let case = store
-            .open_case(&NewCase {
-                person_id: person,
-                lead_worker_id: lead.clone(),
-                opened_by: dev.clone(),
-                restricted,
-                restriction_contact: if restricted {
-                    "Dev Patel, Early Help manager".into()
-                } else {
-                    String::new()
+        let case = open(store, app, lead_user, &person, restricted).await?;
+        if restricted {
+            // The manager joins the list the lead worker started.
+            uc::change_access_list(
+                app,
+                &lead,
+                &case,
+                &AccessListChangeRequest {
+                    kind: AccessListKind::Record,
+                    change: Some(ListChange::Add),
+                    user_id: dev.id.clone(),
+                    restriction_contact: String::new(),
+                    reason: "Manager oversight of a restricted survivor's case".into(),
                 },
-                access_list: if restricted {
-                    vec![dev.clone()]
-                } else {
-                    Vec::new()
-                },
-                ..NewCase::default()
-            })
+            )
             .await?;
+        }
         if i % 4 == 0 {
-            store
-                .add_team_member(&case.id, "agency", &idva, &lead)
-                .await?;
+            uc::team_change(
+                app,
+                &lead,
+                &case,
+                &TeamChange {
+                    agency_id: idva.clone(),
+                    ..TeamChange::default()
+                },
+            )
+            .await?;
         }
         // Some survivors' current addresses are known only to a named list (their lead
         // worker and the manager): colleagues on the case see "restricted" instead.
         if i % 8 == 3 {
-            store
-                .change_access_list(&AccessListChange {
-                    person_id: case.person_id.clone(),
+            uc::change_access_list(
+                app,
+                &lead,
+                &case,
+                &AccessListChangeRequest {
                     kind: AccessListKind::Address,
-                    list: Some(vec![lead.clone(), dev.clone()]),
-                    contact: String::new(),
-                    by: dev.clone(),
-                    audit: AuditEvent {
-                        at: now_unix(),
-                        actor_id: dev.clone(),
-                        actor_agency: String::new(),
-                        action: "address_access_list".into(),
-                        record_type: "person".into(),
-                        record_id: case.person_id.clone(),
-                        client: "demo".into(),
-                        reason: "restricted when the demo borough was seeded".into(),
-                        outcome: "allowed".into(),
-                    },
-                    notice: format!(
-                        "The address on case {} is restricted to a named list.",
-                        case.reference
-                    ),
-                    link: format!("/cases/{}", case.id),
-                })
-                .await?;
+                    change: Some(ListChange::Restrict),
+                    user_id: dev.id.clone(),
+                    restriction_contact: String::new(),
+                    reason: "Survivor has moved; the new address is known to the lead worker and manager only".into(),
+                },
+            )
+            .await?;
         }
         let place = *rng.pick(PLACES);
-        store
-            .add_entry(
-                &case.id,
-                &lead,
-                &NewEntry {
-                    kind: "street_contact".into(),
-                    occurred_at: now - 86_400 * (1 + rng.below(20) as i64),
-                    summary: format!("Met {first} at {place}; agreed to meet again"),
-                    place: place.into(),
-                    contact_method: "street".into(),
-                    ..NewEntry::default()
-                },
-            )
-            .await?;
-        store
-            .add_entry(
-                &case.id,
-                &lead,
-                &NewEntry {
-                    kind: "note".into(),
-                    occurred_at: now - 3600 * (1 + rng.below(48) as i64),
-                    summary: "Safety plan discussed; safe contact agreed".into(),
-                    ..NewEntry::default()
-                },
-            )
-            .await?;
+        uc::add_entry(
+            app,
+            &lead,
+            &case,
+            &EntryInput {
+                kind: "street_contact".into(),
+                occurred_at: format_datetime_local(now - 86_400 * (1 + rng.below(20) as i64)),
+                summary: format!("Met {first} at {place}; agreed to meet again"),
+                place: place.into(),
+                contact_method: "street".into(),
+                ..EntryInput::default()
+            },
+        )
+        .await?;
+        uc::add_entry(
+            app,
+            &lead,
+            &case,
+            &EntryInput {
+                kind: "note".into(),
+                occurred_at: format_datetime_local(now - 3600 * (1 + rng.below(48) as i64)),
+                summary: "Safety plan discussed; safe contact agreed".into(),
+                ..EntryInput::default()
+            },
+        )
+        .await?;
         // Some tasks are overdue and some reviews are due soon, so every caseload tab has rows.
-        let due = now + 86_400 * (rng.below(20) as i64 - 5);
-        store
-            .add_task(&case.id, "Follow-up visit", &lead, due, &lead)
-            .await?;
-        store
-            .add_goal(
-                &case.id,
-                "Feels safe at home and in the area",
-                "Weekly check-ins",
-                Some(now + 86_400 * 60),
-            )
-            .await?;
-        store
-            .schedule_review(&case.id, now + 86_400 * (rng.below(40) as i64), &lead)
-            .await?;
+        uc::add_task(
+            app,
+            &lead,
+            &case,
+            &TaskInput {
+                title: "Follow-up visit".into(),
+                owner_id: lead_user.id.clone(),
+                due_at: format_iso_day(now + 86_400 * (rng.below(20) as i64 - 5)),
+            },
+        )
+        .await?;
+        uc::add_goal(
+            app,
+            &lead,
+            &case,
+            &GoalInput {
+                goal: "Feels safe at home and in the area".into(),
+                actions: "Weekly check-ins".into(),
+                target_at: format_iso_day(now + 86_400 * 60),
+            },
+        )
+        .await?;
+        uc::schedule_review(
+            app,
+            &lead,
+            &case,
+            &format_iso_day(now + 86_400 * (rng.below(40) as i64)),
+        )
+        .await?;
         if i % 2 == 0 {
             let yes_count = 6 + rng.below(12) as usize;
             let mut yes: Vec<String> = dash_ids.clone();
@@ -310,72 +343,50 @@ pub async fn seed_cases(store: &Store, seed: u64, domain: &str) -> anyhow::Resul
                 let at = rng.below(yes.len() as u64) as usize;
                 yes.remove(at);
             }
-            assess(store, &registry, &case.id, &lead, "dash", &yes, &today).await?;
+            assess(app, &lead, &case, "dash", &dash_ids, &yes).await?;
         } else {
             let yes: Vec<String> = yv_ids
                 .iter()
                 .filter(|_| rng.below(3) == 0)
                 .cloned()
                 .collect();
-            assess(
-                store,
-                &registry,
-                &case.id,
-                &lead,
-                "yv-screening",
-                &yes,
-                &today,
-            )
-            .await?;
+            assess(app, &lead, &case, "yv-screening", &yv_ids, &yes).await?;
         }
         if i % 3 == 0 {
-            let r = store
-                .create_service_referral(&NewServiceReferral {
-                    case_id: case.id.clone(),
+            let r = uc::send_referral(
+                app,
+                &lead,
+                &case,
+                &ServiceReferralInput {
                     service_id: "demo:turning-point".into(),
                     service_name: "Turning Point drug and alcohol service".into(),
                     category: "substance_misuse".into(),
                     to_agency_id: turning_point.clone(),
-                    consent: Consent::Given,
-                    lawful_basis: String::new(),
-                    share_reason: String::new(),
+                    consent: "given".into(),
                     sharing_agreement: "Riverside information-sharing protocol 2025".into(),
                     reason: "Wants help with alcohol use".into(),
-                    sent_by: lead.clone(),
-                })
-                .await?;
+                    ..ServiceReferralInput::default()
+                },
+            )
+            .await?;
             if i % 2 == 0 {
-                let nadia = user_id(store, &format!("nadia.rahman@{domain}")).await?;
-                store
-                    .set_service_referral_status(
-                        &r.id,
-                        ReferralStatus::Sent,
-                        ReferralStatus::Accepted,
-                        "",
-                        &nadia,
-                    )
-                    .await?;
+                uc::move_referral(app, &caller(&nadia), &r, "accepted", "sent", "").await?;
             }
         }
         if i % 4 == 1 {
-            let r = store
-                .create_service_referral(&NewServiceReferral {
-                    case_id: case.id.clone(),
+            let given = i % 8 == 1;
+            let r: ServiceReferralId = uc::send_referral(
+                app,
+                &lead,
+                &case,
+                &ServiceReferralInput {
                     service_id: "demo:vawg-partnership".into(),
                     service_name: "Riverside VAWG Partnership support".into(),
                     category: "vawg_support".into(),
                     to_agency_id: hub.clone(),
-                    consent: if i % 8 == 1 {
-                        Consent::Given
-                    } else {
-                        Consent::NotSought
-                    },
-                    lawful_basis: if i % 8 == 1 {
-                        String::new()
-                    } else {
-                        "safeguarding".into()
-                    },
-                    share_reason: if i % 8 == 1 {
+                    consent: if given { "given" } else { "not_sought" }.into(),
+                    lawful_basis: if given { "" } else { "safeguarding" }.into(),
+                    share_reason: if given {
                         String::new()
                     } else {
                         "Immediate risk of serious harm; contact with the person is not yet safe"
@@ -383,11 +394,11 @@ pub async fn seed_cases(store: &Store, seed: u64, domain: &str) -> anyhow::Resul
                     },
                     sharing_agreement: "Riverside information-sharing protocol 2025".into(),
                     reason: "Domestic abuse support and safety planning".into(),
-                    sent_by: lead.clone(),
-                })
-                .await?;
-            if i % 8 == 1 {
-                store.allocate_service_referral(&r.id, &idva, &maya).await?;
+                },
+            )
+            .await?;
+            if given {
+                uc::allocate(app, &caller(&maya), &r, &idva).await?;
             }
         }
     }
@@ -397,15 +408,6 @@ pub async fn seed_cases(store: &Store, seed: u64, domain: &str) -> anyhow::Resul
 #[cfg(test)]
 mod tests {
     use pathways_store::testing::TestDatabase;
-
-    use super::civil_date;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(951_782_400), "2000-02-29");
-        assert_eq!(civil_date(1_795_910_400), "2026-11-29");
-    }
 
     /// The whole demo borough seeds, and its cases exercise what the product must show:
     /// restricted cases, address-restricted survivors, and caseload copies that agree with

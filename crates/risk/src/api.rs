@@ -312,8 +312,10 @@ fn parse_judgement(
 ) -> Option<(RiskLevel, String)> {
     let req = req?;
     let levels = def.levels();
-    let names: Vec<&str> = levels.iter().map(|l| l.as_str()).collect();
-    let level = RiskLevel::parse(&req.level).filter(|l| levels.contains(l));
+    let names: Vec<&str> = levels.iter().map(|l| l.key()).collect();
+    let level = RiskLevel::parse(&req.level.trim().to_ascii_lowercase())
+        .ok()
+        .filter(|l| levels.contains(l));
     if level.is_none() {
         errors.push(field(
             "professional_judgement.level",

@@ -8,59 +8,7 @@ use thiserror::Error;
 
 use crate::marac::MaracRules;
 
-/// A risk level. Each instrument uses an ascending subset (DASH: standard, medium, high;
-/// screening: low, medium, high); the derived order is the order of seriousness.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RiskLevel {
-    /// Lowest band of a screening tool.
-    Low,
-    /// Lowest DASH band ("standard risk").
-    Standard,
-    /// Middle band.
-    Medium,
-    /// Highest band.
-    High,
-}
-
-impl RiskLevel {
-    /// The machine name used in JSON and forms (`"medium"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RiskLevel::Low => "low",
-            RiskLevel::Standard => "standard",
-            RiskLevel::Medium => "medium",
-            RiskLevel::High => "high",
-        }
-    }
-
-    /// The label shown to people (`"Medium"`).
-    pub fn label(self) -> &'static str {
-        match self {
-            RiskLevel::Low => "Low",
-            RiskLevel::Standard => "Standard",
-            RiskLevel::Medium => "Medium",
-            RiskLevel::High => "High",
-        }
-    }
-
-    /// Parses a machine name, ignoring case and surrounding spaces.
-    pub fn parse(raw: &str) -> Option<RiskLevel> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "low" => Some(RiskLevel::Low),
-            "standard" => Some(RiskLevel::Standard),
-            "medium" => Some(RiskLevel::Medium),
-            "high" => Some(RiskLevel::High),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for RiskLevel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.label())
-    }
-}
+pub use pathways_domain::risk::RiskLevel;
 
 /// Which answers a question accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -448,7 +396,7 @@ impl InstrumentDefinition {
                 Subject::Band(first.level),
                 format!(
                     "band {}: the first band must start at 0, not {}",
-                    first.level.as_str(),
+                    first.level.key(),
                     first.min_score
                 ),
             ));
@@ -459,8 +407,8 @@ impl InstrumentDefinition {
                     Subject::Band(pair[1].level),
                     format!(
                         "band {}: bands must rise in both score and level after {}",
-                        pair[1].level.as_str(),
-                        pair[0].level.as_str()
+                        pair[1].level.key(),
+                        pair[0].level.key()
                     ),
                 ));
             }
@@ -472,7 +420,7 @@ impl InstrumentDefinition {
                     Subject::Band(b.level),
                     format!(
                         "band {}: starts at {} but the highest possible score is {}",
-                        b.level.as_str(),
+                        b.level.key(),
                         b.min_score,
                         max
                     ),

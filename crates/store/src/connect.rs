@@ -197,20 +197,25 @@ impl Store {
         Ok(self.pool.begin().await?)
     }
 
-    /// Starts a transaction that will write. On SQLite it takes the write lock first (waiting
-    /// up to the busy timeout) so that a read-then-write sequence cannot fail half-way on a
-    /// stale snapshot; on PostgreSQL it is an ordinary transaction.
-    pub async fn begin_write(&self) -> Result<crate::Tx<'static>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Sqlite {
-            sqlx::query(
-                "INSERT INTO settings (key, value) VALUES ('write-lock', '') \
-                 ON CONFLICT (key) DO UPDATE SET value = ''",
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        Ok(tx)
+    /// Starts a write: every change made through the returned [`WriteTx`] commits together
+    /// with the audit entries that record it, or not at all. On SQLite the transaction begins
+    /// `IMMEDIATE`, taking the write lock up front (waiting up to the busy timeout), so a
+    /// read-then-write sequence cannot fail half-way on a stale snapshot.
+    pub async fn write(&self) -> Result<WriteTx, StoreError> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx {
+            tx,
+            backend: self.backend,
+            audited: false,
+        })
+    }
+
+    /// Starts a transaction that will write, for store modules not yet moved to [`WriteTx`].
+    pub(crate) async fn begin_write(&self) -> Result<crate::Tx<'static>, StoreError> {
+        Ok(self.write().await?.tx)
     }
 
     /// True when a trivial query succeeds: the readiness probe.
@@ -222,6 +227,51 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
         self.audit.close().await;
+    }
+}
+
+/// A write transaction. Store writes are methods of it; [`WriteTx::audit`] appends the audit
+/// entries in the same transaction, and [`WriteTx::commit`] refuses to commit changes that
+/// no audit entry records. Dropped without committing, it rolls back.
+pub struct WriteTx {
+    pub(crate) tx: crate::Tx<'static>,
+    backend: Backend,
+    audited: bool,
+}
+
+impl std::fmt::Debug for WriteTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteTx")
+            .field("backend", &self.backend)
+            .field("audited", &self.audited)
+            .finish()
+    }
+}
+
+impl WriteTx {
+    /// Appends audit entries to the chain inside this transaction; they become durable with
+    /// the changes they record. Returns the first new sequence number.
+    pub async fn audit(
+        &mut self,
+        events: &[&pathways_domain::audit::AuditEvent],
+    ) -> Result<i64, StoreError> {
+        let seq = crate::audit::append_in(&mut self.tx, self.backend, events).await?;
+        self.audited = !events.is_empty() || self.audited;
+        Ok(seq)
+    }
+
+    /// Commits the changes and their audit entries together.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        if !self.audited {
+            return Err(StoreError::Unaudited);
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Which engine the transaction runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 }
 

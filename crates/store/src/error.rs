@@ -34,6 +34,21 @@ pub enum StoreError {
     /// A uniqueness or reference rule of the data would be broken.
     #[error("{0}")]
     Conflict(String),
+    /// A write was given the access policy's proof for another action than the one it makes.
+    #[error("the access policy's permission was for another action (needed: {0:?})")]
+    NotAuthorized(pathways_domain::Action),
+    /// A write was given proof of another permission than the one it needs.
+    #[error("the permission given was not the one needed ({0:?})")]
+    NotPermitted(pathways_domain::Permission),
+    /// A service referral cannot move that way along its workflow.
+    #[error(transparent)]
+    Transition(#[from] pathways_domain::cases::TransitionError),
+    /// A stored value is not one the code knows (a damaged row or a newer writer's value).
+    #[error("a stored value could not be read: {0}")]
+    Damaged(String),
+    /// A write was about to commit with no audit entry recording it.
+    #[error("a change was about to be saved without an audit entry; nothing was saved")]
+    Unaudited,
     /// Any other database error.
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
@@ -47,5 +62,11 @@ impl StoreError {
             StoreError::Conflict(_) => true,
             _ => false,
         }
+    }
+}
+
+impl From<pathways_domain::vocabulary::UnknownKey> for StoreError {
+    fn from(e: pathways_domain::vocabulary::UnknownKey) -> Self {
+        StoreError::Damaged(e.to_string())
     }
 }

@@ -22,13 +22,16 @@ pub mod sessions;
 pub mod testing;
 
 pub use audit::{AccessLogQuery, VerifyError, VerifyReport};
-pub use connect::{Backend, Store};
+pub use connect::{Backend, Store, WriteTx};
 pub use error::StoreError;
 pub use identity::{Agency, NewUser, User};
 pub use instruments::{NewInstrumentVersion, PublishedVersion};
 pub use migrate::{MIGRATIONS_LATEST, Migration, migrations};
 pub use outbox::{Notification, OutboxMessage};
 pub use sessions::{ApiToken, SessionRow, SessionUser};
+
+/// The database driver's error, for callers that tell transient failures from others.
+pub use sqlx::Error as SqlError;
 
 /// The sqlx row type every query returns.
 pub type Row = sqlx::any::AnyRow;

@@ -4,9 +4,10 @@
 //! whole merge cluster in one transaction; who may make them is the access policy's call.
 
 use pathways_domain::access::Restriction;
-use pathways_domain::audit::AuditEvent;
+use pathways_domain::access::{Action, Authorized};
+use pathways_domain::ids::PersonId;
 
-use crate::{Store, StoreError, Tx, now_unix};
+use crate::{StoreError, Tx, WriteTx, now_unix};
 
 /// Which of a person's two access lists a change is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,12 +225,10 @@ pub(crate) async fn unify_in(
     set_address_restriction_in(tx, person_id, address.as_deref(), by, now).await
 }
 
-/// A change to one of a person's access lists, with the audit entry that records it and the
-/// notice the people on the list (before or after) receive.
+/// A change to one of a person's access lists and the notice the people on the list (before
+/// or after) receive.
 #[derive(Debug, Clone)]
 pub struct AccessListChange {
-    /// The person (any record of the merge cluster).
-    pub person_id: String,
     /// Which list.
     pub kind: AccessListKind,
     /// The whole list after the change; `None` lifts the restriction.
@@ -238,8 +237,6 @@ pub struct AccessListChange {
     pub contact: String,
     /// Who made the change.
     pub by: String,
-    /// The audit entry, committed with the change.
-    pub audit: AuditEvent,
     /// What the people on the list are told.
     pub notice: String,
     /// Where the notice links.
@@ -261,50 +258,48 @@ pub(crate) async fn list_in(
     .await?)
 }
 
-impl Store {
+impl WriteTx {
     /// Applies a change to a person's record or address access list across the merge
-    /// cluster, appends its audit entry and notifies everyone on the list before or after the
-    /// change (but the person making it), all in one transaction.
-    pub async fn change_access_list(&self, change: &AccessListChange) -> Result<(), StoreError> {
+    /// cluster and notifies everyone on the list before or after the change (but the person
+    /// making it). The proof must be for changing that list.
+    pub async fn change_access_list(
+        &mut self,
+        person: &Authorized<PersonId>,
+        change: &AccessListChange,
+    ) -> Result<(), StoreError> {
+        let needed = match change.kind {
+            AccessListKind::Record => Action::ChangeAccessList,
+            AccessListKind::Address => Action::ChangeAddressList,
+        };
+        if person.action() != needed {
+            return Err(StoreError::NotAuthorized(needed));
+        }
+        let person_id = person.id().as_str();
         let now = now_unix();
-        let mut tx = self.begin_write().await?;
-        let before = list_in(&mut tx, &change.person_id, change.kind).await?;
+        let tx = &mut self.tx;
+        let before = list_in(tx, person_id, change.kind).await?;
         match change.kind {
             AccessListKind::Record => {
                 let restriction = change.list.as_ref().map(|list| Restriction {
                     access_list: list.clone(),
                     contact: change.contact.clone(),
                 });
-                set_record_restriction_in(
-                    &mut tx,
-                    &change.person_id,
-                    restriction.as_ref(),
-                    &change.by,
-                    now,
-                )
-                .await?;
+                set_record_restriction_in(tx, person_id, restriction.as_ref(), &change.by, now)
+                    .await?;
             }
             AccessListKind::Address => {
-                set_address_restriction_in(
-                    &mut tx,
-                    &change.person_id,
-                    change.list.as_deref(),
-                    &change.by,
-                    now,
-                )
-                .await?;
+                set_address_restriction_in(tx, person_id, change.list.as_deref(), &change.by, now)
+                    .await?;
             }
         }
         let mut told: Vec<&String> = Vec::new();
         for user in before.iter().chain(change.list.iter().flatten()) {
             if *user != change.by && !told.contains(&user) {
                 told.push(user);
-                crate::outbox::notify(&mut tx, user, "access_list", &change.notice, &change.link)
+                crate::outbox::notify(tx, user, "access_list", &change.notice, &change.link)
                     .await?;
             }
         }
-        crate::audit::append_in(&mut tx, self.backend(), &[&change.audit]).await?;
-        tx.commit().await?;
         Ok(())
     }
 }

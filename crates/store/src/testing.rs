@@ -127,6 +127,83 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Runs `f` in a write transaction, appends an audit entry for it and commits: how tests
+/// make changes through [`WriteTx`] the way a use case would.
+pub async fn write<T>(
+    store: &Store,
+    f: impl AsyncFnOnce(&mut crate::WriteTx) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut tx = store.write().await?;
+    let out = f(&mut tx).await?;
+    let event = pathways_domain::audit::AuditEvent {
+        at: crate::now_unix(),
+        actor_id: "test".into(),
+        actor_agency: String::new(),
+        action: "test".into(),
+        record_type: String::new(),
+        record_id: String::new(),
+        client: "test".into(),
+        reason: String::new(),
+        outcome: "allowed".into(),
+    };
+    tx.audit(&[&event]).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+fn team_member() -> (pathways_domain::Actor, pathways_domain::RecordFacts) {
+    let actor = pathways_domain::Actor {
+        user_id: "test".into(),
+        agency_id: "test".into(),
+        roles: pathways_domain::RoleSet::new(vec![pathways_domain::Role::Practitioner]),
+        scopes: None,
+    };
+    let facts = pathways_domain::RecordFacts {
+        team_users: vec!["test".into()],
+        ..pathways_domain::RecordFacts::default()
+    };
+    (actor, facts)
+}
+
+/// The access policy's proof for changing record `id`, as a member of its team has it
+/// (store tests exercise writes, not the policy, which has tests of its own).
+pub fn editor<Id: From<String>>(id: &str) -> pathways_domain::access::Authorized<Id> {
+    let (actor, facts) = team_member();
+    pathways_domain::access::authorize(
+        &actor,
+        pathways_domain::Action::Edit,
+        &facts,
+        0,
+        Id::from(id.to_string()),
+    )
+    .expect("a team member may edit")
+}
+
+/// The proof for creating or changing an unrestricted person's access list.
+pub fn list_changer(
+    person_id: &str,
+    kind: crate::restriction::AccessListKind,
+) -> pathways_domain::access::Authorized<pathways_domain::ids::PersonId> {
+    let (actor, facts) = team_member();
+    let action = match kind {
+        crate::restriction::AccessListKind::Record => pathways_domain::Action::ChangeAccessList,
+        crate::restriction::AccessListKind::Address => pathways_domain::Action::ChangeAddressList,
+    };
+    pathways_domain::access::authorize(&actor, action, &facts, 0, person_id.into())
+        .expect("a team member may restrict an unrestricted record")
+}
+
+/// Proof of holding `p`.
+pub fn permitted(p: pathways_domain::Permission) -> pathways_domain::access::Permitted {
+    let actor = pathways_domain::Actor {
+        user_id: "test".into(),
+        agency_id: String::new(),
+        roles: pathways_domain::RoleSet::default(),
+        scopes: Some(vec![p]),
+    };
+    pathways_domain::access::permit(&actor, p).expect("the permission is held")
+}
+
 #[cfg(test)]
 mod tests {
     use super::replace_database;

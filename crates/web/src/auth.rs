@@ -95,7 +95,19 @@ impl Staff {
             user_id: self.user.id.clone(),
             agency_id: self.user.agency_id.clone(),
             roles: self.user.roles.clone(),
+            scopes: None,
         }
+    }
+
+    /// The staff member as the use cases know them.
+    pub fn caller(&self) -> pathways_app::Caller {
+        pathways_app::Caller::staff(
+            &self.user.id,
+            &self.user.agency_id,
+            self.user.roles.clone(),
+            &self.user.display_name,
+            &self.client,
+        )
     }
 
     /// Fails with 403 unless the user holds `p`.
@@ -194,6 +206,23 @@ pub async fn load_session(
     Ok(Some((raw.to_string(), hash, su)))
 }
 
+/// The signed-in staff member behind the request's cookie, if the session is fully signed
+/// in (used to render error pages in the staff layout).
+pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap, path: &str) -> Option<Staff> {
+    let (raw, hash, su) = load_session(state, headers).await.ok().flatten()?;
+    if su.session.stage != STAGE_FULL {
+        return None;
+    }
+    Some(Staff {
+        user: su.user,
+        agency_name: su.agency_name,
+        session_hash: hash,
+        csrf: crypto::csrf_token(&raw),
+        client: String::new(),
+        path: path.to_string(),
+    })
+}
+
 impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
@@ -250,6 +279,20 @@ pub struct ApiCaller {
 }
 
 impl ApiCaller {
+    /// The caller as the use cases know them.
+    pub fn caller(&self) -> pathways_app::Caller {
+        pathways_app::Caller {
+            actor: self.actor.clone(),
+            audit_id: self.audit_id.clone(),
+            client: self.client.clone(),
+            name: if self.audit_id.starts_with("token:") {
+                "A partner system".into()
+            } else {
+                self.actor.user_id.clone()
+            },
+        }
+    }
+
     /// Fails with 403 unless the caller may use `p`.
     pub fn require(&self, p: Permission) -> Result<(), AppError> {
         if self.scopes.contains(&p) {
@@ -305,6 +348,7 @@ impl FromRequestParts<AppState> for ApiCaller {
                     user_id: format!("token:{}", t.id),
                     agency_id: t.agency_id.clone(),
                     roles: pathways_domain::RoleSet::default(),
+                    scopes: Some(scopes.clone()),
                 },
                 scopes,
                 audit_id: format!("token:{}", t.id),

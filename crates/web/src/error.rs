@@ -1,70 +1,69 @@
-//! Errors a handler can return, rendered as accessible HTML pages for browsers and as JSON
-//! with stable machine-readable codes for API clients. Internal details are logged, never
-//! shown.
+//! The one error type of the web layer and where it is rendered. Handlers return
+//! `Result<_, AppError>` and use `?`; an error becomes a bare response that carries the error,
+//! and the [`render`] middleware, which knows the route and the caller, turns it into the
+//! accessible HTML page (in the staff layout for signed-in staff, the public layout otherwise)
+//! or, on `/api/` and `/oruk`, into JSON with a stable machine-readable code. Internal
+//! details are logged with a reference number, which is all a user sees.
 
 use askama::Template;
 use axum::Json;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Serialize;
 
 use crate::{AppState, Chrome};
 
-/// A field-level problem, for the GOV.UK error summary and 422 API bodies.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FieldError {
-    /// The form field or JSON path.
-    pub field: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
+pub use pathways_app::FieldError;
 
 /// Why a request failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// No such page or record (also used when a record exists but may not be known).
     #[error("not found")]
     NotFound,
-    /// Signed in, but not allowed.
+    /// Signed in, but not allowed; the reason is for logs only.
     #[error("forbidden: {0}")]
     Forbidden(String),
     /// Not signed in (pages redirect to the sign-in page).
     #[error("sign in required")]
     Unauthenticated,
-    /// The request was malformed.
-    #[error("bad request: {0}")]
+    /// The request was malformed; the message says how.
+    #[error("{0}")]
     BadRequest(String),
-    /// The request failed validation.
+    /// The request failed validation, field by field.
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
+    /// The request clashes with the record's state; the message says so plainly.
+    #[error("{0}")]
+    Conflict(String),
     /// The cross-site request forgery check failed.
     #[error("the form has expired or did not come from this site")]
     Csrf,
     /// Too many attempts.
     #[error("too many attempts")]
     TooManyRequests,
-    /// Something broke on our side.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<pathways_store::StoreError> for AppError {
-    fn from(e: pathways_store::StoreError) -> Self {
-        match e {
-            pathways_store::StoreError::NotFound { .. } => AppError::NotFound,
-            other => AppError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<askama::Error> for AppError {
-    fn from(e: askama::Error) -> Self {
-        AppError::Internal(format!("template: {e}"))
-    }
+    /// The service cannot take the request now; trying again later may work.
+    #[error("the service is busy or unavailable")]
+    Unavailable,
+    /// Something broke on our side: logged with this reference.
+    #[error("internal error {reference}")]
+    Internal {
+        /// The reference number shown to the user and written to the log.
+        reference: String,
+    },
 }
 
 impl AppError {
+    /// An internal error: logged now with a fresh reference number.
+    pub fn internal(detail: impl std::fmt::Display) -> AppError {
+        match pathways_app::Error::internal(detail.to_string()) {
+            pathways_app::Error::Internal { reference, .. } => AppError::Internal { reference },
+            _ => AppError::Unavailable,
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -73,8 +72,10 @@ impl AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -86,29 +87,29 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::BadRequest(_) => "bad_request",
             AppError::Invalid(_) => "invalid",
+            AppError::Conflict(_) => "conflict",
             AppError::Csrf => "csrf",
             AppError::TooManyRequests => "too_many_requests",
-            AppError::Internal(_) => "internal",
+            AppError::Unavailable => "unavailable",
+            AppError::Internal { .. } => "internal",
         }
     }
 
     fn public_message(&self) -> String {
         match self {
-            AppError::Internal(_) => "Something went wrong on our side. Try again later.".into(),
+            AppError::Internal { reference } => format!(
+                "Something went wrong on our side. Try again later; if it keeps happening, quote reference {reference}."
+            ),
             AppError::Forbidden(_) => "You do not have permission to do that.".into(),
+            AppError::Unavailable => {
+                "The service is busy or unavailable. Wait a moment, then try again.".into()
+            }
             other => other.to_string(),
         }
     }
 
-    fn log(&self) {
-        if let AppError::Internal(detail) = self {
-            tracing::error!(%detail, "internal error");
-        }
-    }
-
-    /// The JSON form, for API routes.
-    pub fn into_json(self) -> Response {
-        self.log();
+    /// The JSON form.
+    fn json(&self) -> Response {
         #[derive(Serialize)]
         struct Body<'a> {
             error: Inner<'a>,
@@ -120,7 +121,7 @@ impl AppError {
             #[serde(skip_serializing_if = "Option::is_none")]
             errors: Option<&'a [FieldError]>,
         }
-        let errors = match &self {
+        let errors = match self {
             AppError::Invalid(e) => Some(e.as_slice()),
             _ => None,
         };
@@ -135,6 +136,74 @@ impl AppError {
     }
 }
 
+impl From<pathways_app::Error> for AppError {
+    fn from(e: pathways_app::Error) -> Self {
+        use pathways_app::Error as E;
+        match e {
+            E::NotFound => AppError::NotFound,
+            E::Forbidden(why) => AppError::Forbidden(why),
+            E::Invalid(fields) => AppError::Invalid(fields),
+            E::Conflict(m) => AppError::Conflict(m),
+            E::Unavailable(detail) => {
+                tracing::warn!(%detail, "unavailable");
+                AppError::Unavailable
+            }
+            E::Internal { reference, .. } => AppError::Internal { reference },
+        }
+    }
+}
+
+impl From<pathways_store::StoreError> for AppError {
+    fn from(e: pathways_store::StoreError) -> Self {
+        pathways_app::Error::from(e).into()
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::internal(format!("template: {e}"))
+    }
+}
+
+/// The error a response carries until [`render`] gives it its final form.
+#[derive(Debug, Clone)]
+struct Failure(AppError);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut res = self.status().into_response();
+        res.extensions_mut().insert(Failure(self));
+        res
+    }
+}
+
+/// True for routes that answer in JSON.
+pub(crate) fn json_route(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/oruk")
+}
+
+/// Renders errors by route: JSON on API routes, otherwise the accessible error page in the
+/// caller's layout, or a redirect to sign in.
+pub(crate) async fn render(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let headers = req.headers().clone();
+    let mut res = next.run(req).await;
+    let Some(Failure(err)) = res.extensions_mut().remove::<Failure>() else {
+        return res;
+    };
+    if json_route(&path) {
+        return err.json();
+    }
+    if matches!(err, AppError::Unauthenticated) {
+        return Redirect::to("/login").into_response();
+    }
+    let chrome = match crate::auth::signed_in(&state, &headers, &path).await {
+        Some(staff) => staff.chrome(&state, ""),
+        None => Chrome::public(&state, ""),
+    };
+    error_response(chrome, &err)
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -143,39 +212,53 @@ struct ErrorPage {
     paragraphs: Vec<String>,
 }
 
-/// Renders the accessible error page for a status.
-pub fn error_page(state: &AppState, status: StatusCode, detail: Option<String>) -> Response {
-    let (title, heading, mut paragraphs): (&str, &str, Vec<String>) = match status {
-        StatusCode::NOT_FOUND => (
-            "Page not found",
+/// The accessible error page for an error, in the given layout.
+fn error_response(mut chrome: Chrome, err: &AppError) -> Response {
+    let status = err.status();
+    let (heading, mut paragraphs): (&str, Vec<String>) = match err {
+        AppError::NotFound => (
             "Page not found",
             vec![
                 "If you typed the web address, check it is correct.".into(),
                 "If you pasted the web address, check you copied the entire address.".into(),
             ],
         ),
-        StatusCode::FORBIDDEN => (
-            "You do not have access",
+        AppError::Forbidden(_) => (
             "You do not have access to this page",
             vec!["If you think you should, ask your manager or an administrator.".into()],
         ),
-        StatusCode::TOO_MANY_REQUESTS => (
-            "Too many attempts",
+        AppError::Csrf => (
+            "The form has expired",
+            vec!["The form has expired or did not come from this site. Go back, reload the page and try again.".into()],
+        ),
+        AppError::TooManyRequests => (
             "Too many attempts",
             vec!["Wait a few minutes, then try again.".into()],
         ),
-        StatusCode::INTERNAL_SERVER_ERROR => (
-            "Sorry, there is a problem with the service",
-            "Sorry, there is a problem with the service",
-            vec!["Try again later.".into()],
+        AppError::BadRequest(m) | AppError::Conflict(m) => ("There is a problem", vec![m.clone()]),
+        AppError::Invalid(fields) => (
+            "There is a problem",
+            fields.iter().map(|f| f.message.clone()).collect(),
         ),
-        _ => ("There is a problem", "There is a problem", vec![]),
+        AppError::Unavailable => (
+            "Sorry, the service is unavailable",
+            vec!["Wait a moment, then try again.".into()],
+        ),
+        AppError::Internal { reference } => (
+            "Sorry, there is a problem with the service",
+            vec![
+                "Try again later.".into(),
+                format!("If it keeps happening, contact the service desk and quote reference {reference}."),
+            ],
+        ),
+        AppError::Unauthenticated => ("Sign in", vec![]),
     };
-    if let Some(d) = detail {
-        paragraphs.insert(0, d);
+    if paragraphs.is_empty() {
+        paragraphs.push("Go back and try again.".into());
     }
+    chrome.title = heading.to_string();
     let page = ErrorPage {
-        chrome: Chrome::public(state, title),
+        chrome,
         heading: heading.into(),
         paragraphs,
     };
@@ -185,41 +268,46 @@ pub fn error_page(state: &AppState, status: StatusCode, detail: Option<String>) 
     }
 }
 
-/// Renders a template as a full HTML page, or the error page if rendering fails.
-pub(crate) fn render_page(state: &AppState, t: impl Template) -> Response {
-    match t.render() {
-        Ok(h) => Html(h).into_response(),
-        Err(e) => PageError(state.clone(), e.into()).into_response(),
-    }
+/// Renders a template as a full HTML page.
+pub(crate) fn html(t: impl Template) -> Result<Response, AppError> {
+    Ok(Html(t.render()?).into_response())
 }
 
-/// An error bound to the state so it can render the full page.
+/// Renders a template as a page, or the error page if rendering fails (pages not yet
+/// returning `Result`).
+pub(crate) fn render_page(_state: &AppState, t: impl Template) -> Response {
+    html(t).unwrap_or_else(IntoResponse::into_response)
+}
+
+/// An error bound to the state, for handlers written before errors were rendered by route.
+#[allow(dead_code)]
 pub struct PageError(pub AppState, pub AppError);
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let PageError(state, err) = self;
-        err.log();
-        match err {
-            AppError::Unauthenticated => {
-                (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
-            }
-            AppError::Csrf => error_page(
-                &state,
-                StatusCode::FORBIDDEN,
-                Some("The form has expired or did not come from this site. Go back, reload the page and try again.".into()),
-            ),
-            AppError::BadRequest(m) => error_page(&state, StatusCode::BAD_REQUEST, Some(m)),
-            AppError::Forbidden(_) => error_page(&state, StatusCode::FORBIDDEN, None),
-            other => error_page(&state, other.status(), None),
-        }
+        self.1.into_response()
     }
 }
 
-pub(crate) async fn not_found(State(state): State<AppState>, uri: Uri) -> Response {
-    let path = uri.path();
-    if path.starts_with("/api/") || path.starts_with("/oruk") {
-        return AppError::NotFound.into_json();
+impl AppError {
+    /// The response for an API route (rendered as JSON by route).
+    pub fn into_json(self) -> Response {
+        self.into_response()
     }
-    error_page(&state, StatusCode::NOT_FOUND, None)
+}
+
+/// The error page for a status (handlers written before errors were rendered by route).
+pub fn error_page(_state: &AppState, status: StatusCode, _detail: Option<String>) -> Response {
+    match status {
+        StatusCode::NOT_FOUND => AppError::NotFound,
+        StatusCode::FORBIDDEN => AppError::Forbidden(String::new()),
+        StatusCode::TOO_MANY_REQUESTS => AppError::TooManyRequests,
+        _ => AppError::internal(format!("error page for {status}")),
+    }
+    .into_response()
+}
+
+/// The fallback for unknown routes.
+pub(crate) async fn not_found() -> AppError {
+    AppError::NotFound
 }

@@ -9,6 +9,8 @@ mod cases;
 pub mod crypto;
 pub mod directory;
 mod error;
+mod format;
+mod forms;
 mod insight;
 mod layout;
 mod login;
@@ -16,6 +18,7 @@ pub mod metrics;
 pub mod notify;
 mod pages;
 mod referrals;
+pub mod routes;
 mod security;
 
 use std::sync::Arc;
@@ -79,6 +82,7 @@ pub struct AppState {
 }
 
 struct Inner {
+    app: pathways_app::App,
     store: Store,
     settings: WebSettings,
     metrics: metrics::Metrics,
@@ -91,6 +95,7 @@ impl AppState {
     pub fn new(store: Store, settings: WebSettings) -> AppState {
         AppState {
             inner: Arc::new(Inner {
+                app: pathways_app::App::new(store.clone(), pathways_app::Settings::default()),
                 store,
                 settings,
                 metrics: metrics::Metrics::default(),
@@ -98,6 +103,11 @@ impl AppState {
                 directory: directory::Directory::default(),
             }),
         }
+    }
+
+    /// The use cases.
+    pub fn app(&self) -> &pathways_app::App {
+        &self.inner.app
     }
 
     /// The store.
@@ -126,19 +136,25 @@ impl AppState {
     }
 }
 
+/// Every module's route table, with the module's name.
+pub(crate) fn modules() -> &'static [(&'static str, &'static [routes::Route])] {
+    &[("Cases", cases::ROUTES)]
+}
+
 /// The whole application: every route, with security headers and metrics around them.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let tables: Vec<&'static [routes::Route]> = modules().iter().map(|(_, t)| *t).collect();
+    routes::router(&tables)
         .merge(pages::routes())
         .merge(assets::routes())
         .merge(login::routes())
         .merge(admin::routes())
         .merge(referrals::routes())
-        .merge(cases::routes())
         .merge(directory::routes())
         .merge(insight::routes())
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf))
+        .layer(middleware::from_fn_with_state(state.clone(), error::render))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::headers,

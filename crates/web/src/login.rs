@@ -541,7 +541,7 @@ async fn forgot(
         if let Some(user) = store.user_by_email(&form.email).await?.filter(|u| !u.disabled && u.has_password) {
             crate::accounts::send_link(store, &state.settings().public_url, &user, "reset")
                 .await
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+                .map_err(|e| AppError::internal(e.to_string()))?;
             store.audit(system_event("password_reset_requested", "user", &user.id, &client, "allowed")).await?;
         }
         // The same answer whether or not the address has an account.
@@ -653,7 +653,7 @@ async fn link_submit(
             return Ok(render_page(&state, page));
         }
         let hash =
-            crypto::hash_password(&form.password).map_err(|e| AppError::Internal(e.to_string()))?;
+            crypto::hash_password(&form.password).map_err(|e| AppError::internal(e.to_string()))?;
         match store
             .consume_link_setting_password(&digest, purpose, &hash)
             .await?

@@ -8,6 +8,7 @@ fn actor(id: &str, agency: &str, roles: &[Role]) -> Actor {
         user_id: id.into(),
         agency_id: agency.into(),
         roles: RoleSet::new(roles.to_vec()),
+        scopes: None,
     }
 }
 
@@ -248,6 +249,7 @@ fn arb_actor() -> impl Strategy<Value = Actor> {
             user_id: format!("u{u}"),
             agency_id: format!("a{a}"),
             roles: RoleSet::new(roles.into_iter().map(|i| Role::ALL[i]).collect()),
+            scopes: None,
         })
 }
 

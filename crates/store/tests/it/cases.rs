@@ -1,11 +1,12 @@
 //! Cases on every backend: opening, caseload views with restriction, chronology, tasks,
 //! reviews, risk, documents, service referrals with consortium routing, break-glass.
 
-use pathways_domain::audit::AuditEvent;
+use pathways_domain::cases::{
+    CaseStatus, Consent, EntryKind, GoalStatus, ServiceReferralStatus as ReferralStatus,
+};
 use pathways_domain::{Action, Actor, AgencyKind, Role, RoleSet, decide};
 use pathways_store::cases::{
-    CaseSort, CaseStatus, CaseloadQuery, CaseloadView, Consent, NewAssessment, NewCase, NewEntry,
-    NewServiceReferral, ReferralStatus,
+    CaseSort, CaseloadQuery, CaseloadView, NewAssessment, NewCase, NewEntry, NewServiceReferral,
 };
 use pathways_store::restriction::{AccessListChange, AccessListKind};
 use pathways_store::{NewUser, Store, User, new_id, now_unix};
@@ -69,6 +70,7 @@ fn actor(u: &User) -> Actor {
         user_id: u.id.clone(),
         agency_id: u.agency_id.clone(),
         roles: u.roles.clone(),
+        scopes: None,
     }
 }
 
@@ -100,50 +102,48 @@ async fn world(store: &Store) -> World {
 
 async fn open(store: &Store, w: &World, first: &str, restricted: bool) -> String {
     let p = person(store, first, "Example", false).await;
-    store
-        .open_case(&NewCase {
-            person_id: p,
-            lead_worker_id: w.amara.id.clone(),
-            opened_by: w.amara.id.clone(),
-            restricted,
-            restriction_contact: if restricted {
-                "Dev Patel, Outreach manager".into()
-            } else {
-                String::new()
+    pathways_store::testing::write(store, async |tx| {
+        tx.open_case(
+            &pathways_store::testing::permitted(pathways_domain::Permission::WorkCases),
+            &NewCase {
+                person_id: p,
+                lead_worker_id: w.amara.id.clone(),
+                opened_by: w.amara.id.clone(),
+                restricted,
+                restriction_contact: if restricted {
+                    "Dev Patel, Outreach manager".into()
+                } else {
+                    String::new()
+                },
+                ..NewCase::default()
             },
-            ..NewCase::default()
-        })
+        )
         .await
-        .expect("case opens")
-        .id
+    })
+    .await
+    .expect("case opens")
 }
 
 /// Restricts the person of case `case_id` to `list`, as a user on it would.
 async fn restrict(store: &Store, case_id: &str, list: &[&str], by: &str) {
     let person_id = store.case(case_id).await.expect("case").person_id;
-    store
-        .change_access_list(&AccessListChange {
-            person_id: person_id.clone(),
-            kind: AccessListKind::Record,
-            list: Some(list.iter().map(|u| u.to_string()).collect()),
-            contact: "Dev Patel".into(),
-            by: by.into(),
-            audit: AuditEvent {
-                at: now_unix(),
-                actor_id: by.into(),
-                actor_agency: String::new(),
-                action: "access_list".into(),
-                record_type: "person".into(),
-                record_id: person_id,
-                client: String::new(),
-                reason: "test".into(),
-                outcome: "allowed".into(),
+    let cap = pathways_store::testing::list_changer(&person_id, AccessListKind::Record);
+    pathways_store::testing::write(store, async |tx| {
+        tx.change_access_list(
+            &cap,
+            &AccessListChange {
+                kind: AccessListKind::Record,
+                list: Some(list.iter().map(|u| u.to_string()).collect()),
+                contact: "Dev Patel".into(),
+                by: by.into(),
+                notice: "The list changed.".into(),
+                link: format!("/cases/{case_id}"),
             },
-            notice: "The list changed.".into(),
-            link: format!("/cases/{case_id}"),
-        })
+        )
         .await
-        .expect("restricted");
+    })
+    .await
+    .expect("restricted");
 }
 
 #[tokio::test]
@@ -153,16 +153,20 @@ async fn restricting_a_case_restricts_its_person_and_everyone_merged_with_them()
         let first = open(&store, &w, "Zara", false).await;
         let person_id = store.case(&first).await.expect("case").person_id;
         // A second case about the same person, led elsewhere, and a duplicate record.
-        let second = store
-            .open_case(&NewCase {
-                person_id: person_id.clone(),
-                lead_worker_id: w.other.id.clone(),
-                opened_by: w.other.id.clone(),
-                ..NewCase::default()
-            })
+        let second = pathways_store::testing::write(&store, async |tx| {
+            tx.open_case(
+                &pathways_store::testing::permitted(pathways_domain::Permission::WorkCases),
+                &NewCase {
+                    person_id: person_id.clone(),
+                    lead_worker_id: w.other.id.clone(),
+                    opened_by: w.other.id.clone(),
+                    ..NewCase::default()
+                },
+            )
             .await
-            .expect("second case")
-            .id;
+        })
+        .await
+        .expect("second case");
         let duplicate = person(&store, "Zarah", "Example", false).await;
         let seq_before = store
             .recent_audit(1)
@@ -177,7 +181,8 @@ async fn restricting_a_case_restricts_its_person_and_everyone_merged_with_them()
         let latest = store.recent_audit(1).await.expect("audit").remove(0);
         assert_eq!(
             (latest.seq, latest.event.action.as_str()),
-            (seq_before + 1, "access_list")
+            (seq_before + 1, "test"),
+            "the entry written with the change"
         );
         assert_eq!(
             store
@@ -244,17 +249,23 @@ async fn opening_a_case_puts_the_lead_and_their_agency_on_the_team() {
     on_every_backend!(|store| {
         let w = world(&store).await;
         let p = person(&store, "Jay", "Brown", false).await;
-        let case = store
-            .open_case(&NewCase {
-                person_id: p.clone(),
-                referral_id: Some("ref-1".into()),
-                referrer_id: Some(w.other.id.clone()),
-                lead_worker_id: w.amara.id.clone(),
-                opened_by: w.dev.id.clone(),
-                ..NewCase::default()
-            })
+        let case = pathways_store::testing::write(&store, async |tx| {
+            tx.open_case(
+                &pathways_store::testing::permitted(pathways_domain::Permission::WorkCases),
+                &NewCase {
+                    person_id: p.clone(),
+                    referral_id: Some("ref-1".into()),
+                    referrer_id: Some(w.other.id.clone()),
+                    lead_worker_id: w.amara.id.clone(),
+                    opened_by: w.dev.id.clone(),
+                    ..NewCase::default()
+                },
+            )
             .await
-            .expect("opens");
+        })
+        .await
+        .expect("opens");
+        let case = store.case(&case).await.expect("case");
         assert_eq!(case.status, CaseStatus::Open);
         assert_eq!(case.person_name, "Jay Brown");
         assert_eq!(case.lead_agency_id, w.outreach);
@@ -275,14 +286,19 @@ async fn opening_a_case_puts_the_lead_and_their_agency_on_the_team() {
         assert!(!decide(&actor(&w.bilal), Action::ViewAddress, &facts, now).allowed());
         assert!(!decide(&actor(&w.other), Action::ViewRecord, &facts, now).allowed());
         assert!(decide(&actor(&w.other), Action::ViewStatus, &facts, now).allowed());
-        let missing = store
-            .open_case(&NewCase {
-                person_id: "no-such-person".into(),
-                lead_worker_id: w.amara.id.clone(),
-                opened_by: w.amara.id.clone(),
-                ..NewCase::default()
-            })
-            .await;
+        let missing = pathways_store::testing::write(&store, async |tx| {
+            tx.open_case(
+                &pathways_store::testing::permitted(pathways_domain::Permission::WorkCases),
+                &NewCase {
+                    person_id: "no-such-person".into(),
+                    lead_worker_id: w.amara.id.clone(),
+                    opened_by: w.amara.id.clone(),
+                    ..NewCase::default()
+                },
+            )
+            .await
+        })
+        .await;
         assert!(missing.is_err());
         let count: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM cases")
             .fetch_one(store.pool())
@@ -298,14 +314,28 @@ async fn caseload_views_filter_and_hide_restricted_cases_from_those_not_listed()
         let w = world(&store).await;
         let plain = open(&store, &w, "Plain", false).await;
         let secret = open(&store, &w, "Secret", true).await;
-        store
-            .add_team_member(&plain, "user", &w.bilal.id, &w.amara.id)
+        pathways_store::testing::write(&store, async |tx| {
+            tx.add_team_member(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&plain),
+                "user",
+                &w.bilal.id,
+                &w.amara.id,
+            )
             .await
-            .expect("member");
-        store
-            .add_team_member(&secret, "user", &w.bilal.id, &w.amara.id)
+        })
+        .await
+        .expect("member");
+        pathways_store::testing::write(&store, async |tx| {
+            tx.add_team_member(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&secret),
+                "user",
+                &w.bilal.id,
+                &w.amara.id,
+            )
             .await
-            .expect("member");
+        })
+        .await
+        .expect("member");
 
         // Amara leads both and is on the restricted case's access list.
         let mine = store
@@ -352,9 +382,9 @@ async fn caseload_views_filter_and_hide_restricted_cases_from_those_not_listed()
         other.text = Some("secret".into());
         assert_eq!(store.caseload(&other).await.expect("search").total, 0);
         // Risk and overdue views.
-        store
-            .record_assessment(
-                &plain,
+        pathways_store::testing::write(&store, async |tx| {
+            tx.record_assessment(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&plain),
                 &w.amara.id,
                 &NewAssessment {
                     instrument: "dash".into(),
@@ -370,7 +400,9 @@ async fn caseload_views_filter_and_hide_restricted_cases_from_those_not_listed()
                 },
             )
             .await
-            .expect("assessment");
+        })
+        .await
+        .expect("assessment");
         let high = store
             .caseload(&query(CaseloadView::HighRisk, &w.bilal))
             .await
@@ -378,16 +410,18 @@ async fn caseload_views_filter_and_hide_restricted_cases_from_those_not_listed()
         assert_eq!(high.total, 1);
         assert_eq!(high.rows[0].risk_level, "high");
         assert!(high.rows[0].marac_eligible);
-        store
-            .add_task(
-                &plain,
+        pathways_store::testing::write(&store, async |tx| {
+            tx.add_task(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&plain),
                 "Call back",
                 &w.bilal.id,
                 now_unix() - 3600,
                 &w.amara.id,
             )
             .await
-            .expect("task");
+        })
+        .await
+        .expect("task");
         let overdue = store
             .caseload(&query(CaseloadView::OverdueTasks, &w.bilal))
             .await
@@ -410,21 +444,33 @@ async fn caseload_lists_and_tab_counts_follow_every_change_to_a_case() {
         let b = open(&store, &w, "Ben", false).await;
         let c = open(&store, &w, "Cal", false).await;
         // Another agency's case that Bilal is named on: his, but not his team's.
-        let theirs = store
-            .open_case(&NewCase {
-                person_id: person(&store, "Dee", "Example", false).await,
-                lead_worker_id: w.other.id.clone(),
-                opened_by: w.other.id.clone(),
-                ..NewCase::default()
+        let dee = person(&store, "Dee", "Example", false).await;
+        let theirs = pathways_store::testing::write(&store, async |tx| {
+            tx.open_case(
+                &pathways_store::testing::permitted(pathways_domain::Permission::WorkCases),
+                &NewCase {
+                    person_id: dee,
+                    lead_worker_id: w.other.id.clone(),
+                    opened_by: w.other.id.clone(),
+                    ..NewCase::default()
+                },
+            )
+            .await
+        })
+        .await
+        .expect("case");
+        for case in [&a, &theirs] {
+            pathways_store::testing::write(&store, async |tx| {
+                tx.add_team_member(
+                    &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(case),
+                    "user",
+                    &w.bilal.id,
+                    &w.other.id,
+                )
+                .await
             })
             .await
-            .expect("case")
-            .id;
-        for case in [&a, &theirs] {
-            store
-                .add_team_member(case, "user", &w.bilal.id, &w.other.id)
-                .await
-                .expect("member");
+            .expect("member");
         }
         let total = |view| {
             let q = query(view, &w.bilal);
@@ -441,22 +487,49 @@ async fn caseload_lists_and_tab_counts_follow_every_change_to_a_case() {
         assert_eq!(counts.team, total(CaseloadView::Team).await);
 
         // Changes made after the team rows were written reach the lists and the counts.
-        store
-            .set_case_status(&b, CaseStatus::OnHold)
+        pathways_store::testing::write(&store, async |tx| {
+            tx.set_case_status(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&b),
+                CaseStatus::OnHold,
+            )
             .await
-            .expect("on hold");
-        store
-            .add_task(&c, "Visit", &w.amara.id, now_unix() - 60, &w.amara.id)
+        })
+        .await
+        .expect("on hold");
+        pathways_store::testing::write(&store, async |tx| {
+            tx.add_task(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&c),
+                "Visit",
+                &w.amara.id,
+                now_unix() - 60,
+                &w.amara.id,
+            )
             .await
-            .expect("task");
-        store
-            .add_task(&theirs, "Call", &w.other.id, now_unix() - 60, &w.other.id)
+        })
+        .await
+        .expect("task");
+        pathways_store::testing::write(&store, async |tx| {
+            tx.add_task(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&theirs),
+                "Call",
+                &w.other.id,
+                now_unix() - 60,
+                &w.other.id,
+            )
             .await
-            .expect("task");
-        store
-            .close_case(&a, "Goals met", "{}")
+        })
+        .await
+        .expect("task");
+        pathways_store::testing::write(&store, async |tx| {
+            tx.close_case(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&a),
+                "Goals met",
+                "{}",
+            )
             .await
-            .expect("closed");
+        })
+        .await
+        .expect("closed");
         restrict(&store, &c, &[&w.amara.id], &w.amara.id).await;
         let counts = store
             .caseload_counts(&query(CaseloadView::Mine, &w.bilal))
@@ -507,52 +580,94 @@ async fn tasks_and_reviews_keep_the_next_due_dates_on_the_case() {
     on_every_backend!(|store| {
         let w = world(&store).await;
         let case = open(&store, &w, "Tia", false).await;
-        let t1 = store
-            .add_task(&case, "Visit", &w.amara.id, 2_000_000_000, &w.amara.id)
+        let t1 = pathways_store::testing::write(&store, async |tx| {
+            tx.add_task(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                "Visit",
+                &w.amara.id,
+                2_000_000_000,
+                &w.amara.id,
+            )
             .await
-            .expect("task");
-        store
-            .add_task(&case, "Call", &w.amara.id, 2_000_100_000, &w.amara.id)
+        })
+        .await
+        .expect("task");
+        pathways_store::testing::write(&store, async |tx| {
+            tx.add_task(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                "Call",
+                &w.amara.id,
+                2_000_100_000,
+                &w.amara.id,
+            )
             .await
-            .expect("task");
+        })
+        .await
+        .expect("task");
         assert_eq!(
             store.case(&case).await.expect("case").next_task_due_at,
             Some(2_000_000_000)
         );
-        store
-            .complete_task(&case, &t1, &w.amara.id)
+        pathways_store::testing::write(&store, async |tx| {
+            tx.complete_task(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                &t1,
+                &w.amara.id,
+            )
             .await
-            .expect("done");
+        })
+        .await
+        .expect("done");
         assert_eq!(
             store.case(&case).await.expect("case").next_task_due_at,
             Some(2_000_100_000)
         );
         assert!(
-            store.complete_task(&case, &t1, &w.amara.id).await.is_err(),
+            pathways_store::testing::write(&store, async |tx| tx
+                .complete_task(
+                    &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                    &t1,
+                    &w.amara.id
+                )
+                .await)
+            .await
+            .is_err(),
             "done once only"
         );
-        let r = store
-            .schedule_review(&case, 2_000_000_500, &w.amara.id)
+        let r = pathways_store::testing::write(&store, async |tx| {
+            tx.schedule_review(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                2_000_000_500,
+                &w.amara.id,
+            )
             .await
-            .expect("review");
+        })
+        .await
+        .expect("review");
         assert_eq!(
             store.case(&case).await.expect("case").next_review_at,
             Some(2_000_000_500)
         );
-        store
-            .hold_review(&case, &r, "Going well")
+        pathways_store::testing::write(&store, async |tx| {
+            tx.hold_review(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                &r,
+                "Going well",
+            )
             .await
-            .expect("held");
+        })
+        .await
+        .expect("held");
         assert_eq!(store.case(&case).await.expect("case").next_review_at, None);
         let tasks = store.tasks(&case).await.expect("tasks");
         assert_eq!(tasks[0].title, "Call");
         assert!(tasks[1].done_at.is_some());
-        store
-            .add_entry(
-                &case,
+        pathways_store::testing::write(&store, async |tx| {
+            tx.add_entry(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
                 &w.amara.id,
                 &NewEntry {
-                    kind: "street_contact".into(),
+                    kind: EntryKind::StreetContact,
                     occurred_at: 1_900_000_000,
                     summary: "Met at the park".into(),
                     place: "Riverside Park".into(),
@@ -560,36 +675,81 @@ async fn tasks_and_reviews_keep_the_next_due_dates_on_the_case() {
                 },
             )
             .await
-            .expect("entry");
+        })
+        .await
+        .expect("entry");
         let entries = store.entries(&case).await.expect("entries");
         assert_eq!(entries.len(), 1);
         assert_eq!(
             (entries[0].place.as_str(), entries[0].author_name.as_str()),
             ("Riverside Park", "Amara Okafor")
         );
-        let g = store
-            .add_goal(&case, "Back in education", "School visit", None)
+        let g = pathways_store::testing::write(&store, async |tx| {
+            tx.add_goal(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                "Back in education",
+                "School visit",
+                None,
+            )
             .await
-            .expect("goal");
-        store
-            .set_goal_status(&case, &g, "achieved")
+        })
+        .await
+        .expect("goal");
+        pathways_store::testing::write(&store, async |tx| {
+            tx.set_goal_status(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                &g,
+                GoalStatus::Achieved,
+            )
             .await
-            .expect("status");
-        assert!(store.set_goal_status(&case, &g, "nearly").await.is_err());
+        })
+        .await
+        .expect("status");
+        assert!(
+            pathways_store::testing::write(&store, async |tx| tx
+                .set_goal_status(
+                    &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                    "no-such-goal",
+                    GoalStatus::Dropped
+                )
+                .await)
+            .await
+            .is_err(),
+            "a goal of another case or none is refused"
+        );
         assert_eq!(
             store.goals(&case).await.expect("goals")[0].status,
-            "achieved"
+            GoalStatus::Achieved
         );
-        store
-            .set_case_status(&case, CaseStatus::OnHold)
+        pathways_store::testing::write(&store, async |tx| {
+            tx.set_case_status(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                CaseStatus::OnHold,
+            )
             .await
-            .expect("hold");
-        store
-            .close_case(&case, "Goals met", "{\"in_education\":true}")
+        })
+        .await
+        .expect("hold");
+        pathways_store::testing::write(&store, async |tx| {
+            tx.close_case(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                "Goals met",
+                "{\"in_education\":true}",
+            )
             .await
-            .expect("close");
+        })
+        .await
+        .expect("close");
         assert!(
-            store.close_case(&case, "again", "{}").await.is_err(),
+            pathways_store::testing::write(&store, async |tx| tx
+                .close_case(
+                    &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                    "again",
+                    "{}"
+                )
+                .await)
+            .await
+            .is_err(),
             "closed once only"
         );
         let closed = store.case(&case).await.expect("case");
@@ -606,9 +766,9 @@ async fn documents_and_assessments_round_trip() {
         let w = world(&store).await;
         let case = open(&store, &w, "Dee", false).await;
         let bytes = b"%PDF-1.7\n\x00\xffbinary".to_vec();
-        let id = store
-            .add_document(
-                &case,
+        let id = pathways_store::testing::write(&store, async |tx| {
+            tx.add_document(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
                 "plan.pdf",
                 "application/pdf",
                 "abc",
@@ -616,7 +776,9 @@ async fn documents_and_assessments_round_trip() {
                 &w.amara.id,
             )
             .await
-            .expect("doc");
+        })
+        .await
+        .expect("doc");
         let (meta, content) = store.document(&case, &id).await.expect("read");
         assert_eq!(content, bytes);
         assert_eq!(
@@ -628,9 +790,9 @@ async fn documents_and_assessments_round_trip() {
             "only through its own case"
         );
         for (score, level) in [(8, "standard"), (12, "medium")] {
-            store
-                .record_assessment(
-                    &case,
+            pathways_store::testing::write(&store, async |tx| {
+                tx.record_assessment(
+                    &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
                     &w.amara.id,
                     &NewAssessment {
                         instrument: "dash".into(),
@@ -646,7 +808,9 @@ async fn documents_and_assessments_round_trip() {
                     },
                 )
                 .await
-                .expect("assessment");
+            })
+            .await
+            .expect("assessment");
         }
         let history = store.assessments(&case).await.expect("history");
         assert_eq!(history.len(), 2);
@@ -678,28 +842,39 @@ async fn service_referrals_follow_the_workflow_and_consortium_routing() {
             )
             .await
             .expect("o");
-        store
-            .add_consortium_member(&hub.id, &refuge.id)
+        pathways_store::testing::write(&store, async |tx| {
+            tx.add_consortium_member(
+                &pathways_store::testing::permitted(pathways_domain::Permission::Administer),
+                &hub.id,
+                &refuge.id,
+            )
             .await
-            .expect("member");
+        })
+        .await
+        .expect("member");
         let hub_user = user(&store, &hub.id, "Maya Hub", &[Role::Practitioner]).await;
         let refuge_user = user(&store, &refuge.id, "Olivia Refuge", &[Role::Practitioner]).await;
-        let r = store
-            .create_service_referral(&NewServiceReferral {
-                case_id: case.clone(),
-                service_id: "svc-1".into(),
-                service_name: "VAWG support".into(),
-                category: "vawg_support".into(),
-                to_agency_id: hub.id.clone(),
-                consent: Consent::Given,
-                lawful_basis: String::new(),
-                share_reason: String::new(),
-                sharing_agreement: String::new(),
-                reason: "Support after assault".into(),
-                sent_by: w.amara.id.clone(),
-            })
+        let r = pathways_store::testing::write(&store, async |tx| {
+            tx.create_service_referral(
+                &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+                &NewServiceReferral {
+                    service_id: "svc-1".into(),
+                    service_name: "VAWG support".into(),
+                    category: "vawg_support".into(),
+                    to_agency_id: hub.id.clone(),
+                    consent: Consent::Given,
+                    lawful_basis: String::new(),
+                    share_reason: String::new(),
+                    sharing_agreement: String::new(),
+                    reason: "Support after assault".into(),
+                    sent_by: w.amara.id.clone(),
+                },
+            )
             .await
-            .expect("sent");
+        })
+        .await
+        .expect("sent");
+        let r = store.service_referral(&r).await.expect("referral");
         assert_eq!(r.status, ReferralStatus::Sent);
         let notes = store.notifications(&hub_user.id, 10).await.expect("notes");
         assert_eq!(notes.len(), 1);
@@ -708,20 +883,40 @@ async fn service_referrals_follow_the_workflow_and_consortium_routing() {
             "notifications carry no personal details"
         );
         assert!(
-            store
-                .allocate_service_referral(&r.id, &outsider.id, &hub_user.id)
-                .await
-                .is_err()
-        );
-        store
-            .allocate_service_referral(&r.id, &refuge.id, &hub_user.id)
+            pathways_store::testing::write(&store, async |tx| tx
+                .allocate_service_referral(
+                    &pathways_store::testing::editor::<pathways_domain::ids::ServiceReferralId>(
+                        &r.id
+                    ),
+                    &outsider.id,
+                    &hub_user.id
+                )
+                .await)
             .await
-            .expect("allocated");
+            .is_err()
+        );
+        pathways_store::testing::write(&store, async |tx| {
+            tx.allocate_service_referral(
+                &pathways_store::testing::editor::<pathways_domain::ids::ServiceReferralId>(&r.id),
+                &refuge.id,
+                &hub_user.id,
+            )
+            .await
+        })
+        .await
+        .expect("allocated");
         assert!(
-            store
-                .allocate_service_referral(&r.id, &refuge.id, &hub_user.id)
-                .await
-                .is_err(),
+            pathways_store::testing::write(&store, async |tx| tx
+                .allocate_service_referral(
+                    &pathways_store::testing::editor::<pathways_domain::ids::ServiceReferralId>(
+                        &r.id
+                    ),
+                    &refuge.id,
+                    &hub_user.id
+                )
+                .await)
+            .await
+            .is_err(),
             "allocated once"
         );
         let incoming = store
@@ -740,15 +935,17 @@ async fn service_referrals_follow_the_workflow_and_consortium_routing() {
             1
         );
         // A jump that skips acceptance is refused and nothing changes.
-        let jump = store
-            .set_service_referral_status(
-                &r.id,
+        let jump = pathways_store::testing::write(&store, async |tx| {
+            tx.set_service_referral_status(
+                &pathways_store::testing::editor::<pathways_domain::ids::ServiceReferralId>(&r.id),
                 ReferralStatus::Sent,
                 ReferralStatus::Started,
                 "",
                 &refuge_user.id,
             )
-            .await;
+            .await
+        })
+        .await;
         assert!(
             jump.expect_err("refused")
                 .to_string()
@@ -758,49 +955,58 @@ async fn service_referrals_follow_the_workflow_and_consortium_routing() {
             store.service_referral(&r.id).await.expect("r").status,
             ReferralStatus::Sent
         );
-        store
-            .set_service_referral_status(
-                &r.id,
+        pathways_store::testing::write(&store, async |tx| {
+            tx.set_service_referral_status(
+                &pathways_store::testing::editor::<pathways_domain::ids::ServiceReferralId>(&r.id),
                 ReferralStatus::Sent,
                 ReferralStatus::Accepted,
                 "",
                 &refuge_user.id,
             )
             .await
-            .expect("accepted");
+        })
+        .await
+        .expect("accepted");
         // A stale form (still thinking it is "sent") is refused.
         assert!(
-            store
+            pathways_store::testing::write(&store, async |tx| tx
                 .set_service_referral_status(
-                    &r.id,
+                    &pathways_store::testing::editor::<pathways_domain::ids::ServiceReferralId>(
+                        &r.id
+                    ),
                     ReferralStatus::Sent,
                     ReferralStatus::Declined,
                     "full",
                     &refuge_user.id
                 )
-                .await
-                .is_err()
+                .await)
+            .await
+            .is_err()
         );
-        store
-            .set_service_referral_status(
-                &r.id,
+        pathways_store::testing::write(&store, async |tx| {
+            tx.set_service_referral_status(
+                &pathways_store::testing::editor::<pathways_domain::ids::ServiceReferralId>(&r.id),
                 ReferralStatus::Accepted,
                 ReferralStatus::Started,
                 "",
                 &refuge_user.id,
             )
             .await
-            .expect("started");
-        store
-            .set_service_referral_status(
-                &r.id,
+        })
+        .await
+        .expect("started");
+        pathways_store::testing::write(&store, async |tx| {
+            tx.set_service_referral_status(
+                &pathways_store::testing::editor::<pathways_domain::ids::ServiceReferralId>(&r.id),
                 ReferralStatus::Started,
                 ReferralStatus::Disengaged,
                 "Moved away",
                 &refuge_user.id,
             )
             .await
-            .expect("disengaged");
+        })
+        .await
+        .expect("disengaged");
         let done = store.service_referral(&r.id).await.expect("r");
         assert_eq!(
             (done.status, done.status_reason.as_str()),
@@ -850,15 +1056,18 @@ async fn break_glass_grants_expire_and_alert_the_lead_and_a_manager() {
             &facts,
             now
         ));
-        let expires = store
-            .break_glass_case(
+        let expires = pathways_store::testing::write(&store, async |tx| {
+            tx.break_glass_case(
+                &pathways_store::testing::permitted(pathways_domain::Permission::BreakGlass),
                 &case,
                 &manager_elsewhere.id,
                 "Police report imminent danger tonight",
                 3600,
             )
             .await
-            .expect("grant");
+        })
+        .await
+        .expect("grant");
         assert!(expires > now);
         let facts = store.case_facts(&case).await.expect("facts");
         assert!(decide(&actor(&manager_elsewhere), Action::ViewRecord, &facts, now).allowed());

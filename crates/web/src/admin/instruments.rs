@@ -100,7 +100,7 @@ struct ListPage {
 pub(super) async fn list(State(state): State<AppState>, staff: Staff) -> Response {
     let result = async {
         staff.require(Permission::Administer)?;
-        let registry = crate::cases::registry(&state).await?;
+        let registry = pathways_app::cases::registry(state.app()).await?;
         let mut stored: HashMap<(String, u32), PublishedVersion> = HashMap::new();
         for v in state.store().all_instrument_versions().await? {
             if let Ok(n) = u32::try_from(v.version) {
@@ -298,7 +298,7 @@ async fn instrument_page(
     errors: Vec<FieldError>,
     done: Option<&str>,
 ) -> Result<InstrumentPage, AppError> {
-    let registry = crate::cases::registry(state).await?;
+    let registry = pathways_app::cases::registry(state.app()).await?;
     let latest = registry.latest(key).ok_or(AppError::NotFound)?;
     let stored = stored_rows(state, key).await?;
     let all = registry.versions(key);
@@ -521,18 +521,15 @@ fn edit_page(
         .iter()
         .enumerate()
         .map(|(i, b)| BandRow {
-            level: b.level.as_str(),
+            level: b.level.key(),
             label: b.level.label(),
             value: if i == 0 {
                 "0".into()
             } else {
-                form.or(
-                    &format!("band-{}", b.level.as_str()),
-                    b.min_score.to_string(),
-                )
+                form.or(&format!("band-{}", b.level.key()), b.min_score.to_string())
             },
             fixed: i == 0,
-            error: err(&format!("band-{}", b.level.as_str())),
+            error: err(&format!("band-{}", b.level.key())),
         })
         .collect();
     EditPage {
@@ -563,7 +560,7 @@ async fn editable_latest(
     staff: &Staff,
     key: &str,
 ) -> Result<Result<(InstrumentRegistry, u32), Response>, AppError> {
-    let registry = crate::cases::registry(state).await?;
+    let registry = pathways_app::cases::registry(state.app()).await?;
     let latest = registry.latest(key).ok_or(AppError::NotFound)?;
     if !latest.local_changes.allowed {
         return Ok(Err(refuse_locked(state, staff, latest).await?));
@@ -732,7 +729,7 @@ fn apply(
     }
     next.questions = kept;
     for band in next.bands.iter_mut().skip(1) {
-        let name = format!("band-{}", band.level.as_str());
+        let name = format!("band-{}", band.level.key());
         if let Some(raw) = form.get(&name) {
             match raw.trim().parse::<u32>() {
                 Ok(v) => band.min_score = v,
@@ -817,7 +814,7 @@ fn place(problem: &Problem, next: &InstrumentDefinition, origins: &Origins) -> F
 }
 
 fn band_problem(level: RiskLevel, next: &InstrumentDefinition, problem: &Problem) -> FieldError {
-    let name = format!("band-{}", level.as_str());
+    let name = format!("band-{}", level.key());
     let Some(i) = next.bands.iter().position(|b| b.level == level) else {
         return field(&name, problem.message.clone());
     };
@@ -894,7 +891,7 @@ pub(super) async fn publish(
         // `revise` numbers the version and checks every rule once more.
         let next = base
             .revise(|d| *d = candidate.clone())
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(|e| AppError::internal(e.to_string()))?;
         let note = form.get("note").unwrap_or("").trim().to_string();
         let mut event = staff.event("instrument_published", "instrument", &key, "allowed");
         event.reason = format!("version {}", next.version);
@@ -930,7 +927,7 @@ pub(super) async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cases::builtin_registry;
+    use pathways_app::cases::builtin_registry;
 
     fn screening() -> InstrumentDefinition {
         builtin_registry()

@@ -391,7 +391,7 @@ pub(super) async fn reset_link(
         let purpose = if user.has_password { "reset" } else { "invite" };
         let link = accounts::send_link(state.store(), &state.settings().public_url, &user, purpose)
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(|e| AppError::internal(e.to_string()))?;
         let action = if purpose == "reset" { "reset_link_sent" } else { "invitation_resent" };
         state.store().audit(staff.event(action, "user", &id, "allowed")).await?;
         let (heading, intro) = if purpose == "reset" {

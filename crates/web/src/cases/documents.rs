@@ -1,173 +1,61 @@
-//! Case documents: uploads checked by size and by their bytes (PDF, PNG, JPEG, DOCX, plain
-//! text), stored in the database with a SHA-256, and always served as downloads.
+//! Case documents: the multipart upload (checked by the use case from the file's bytes) and
+//! the download, always as an attachment in a sandbox.
 
 use axum::extract::{Multipart, Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Redirect, Response};
-use pathways_domain::Action;
-use sha2::{Digest, Sha256};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pathways_app::cases as uc;
+use pathways_domain::documents::{DocumentError, MAX_BYTES};
+use pathways_domain::ids::CaseId;
 
-use super::{Lookup, for_edit, lookup};
 use crate::AppState;
 use crate::auth::Staff;
-use crate::error::{AppError, FieldError, PageError};
+use crate::error::AppError;
+use crate::forms::respond;
 
-/// Largest accepted document: 10 MiB.
-pub const MAX_BYTES: usize = 10 * 1024 * 1024;
-
-/// Why an upload was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DocumentError {
-    /// No file was chosen or it is empty.
-    #[error("Choose a file to upload; the file sent was empty")]
-    Empty,
-    /// Over the size limit.
-    #[error("The file is {size} bytes; the largest accepted is 10 MiB ({MAX_BYTES} bytes)")]
-    TooLarge {
-        /// Size received.
-        size: usize,
-    },
-    /// The bytes are not an accepted type (whatever the name says).
-    #[error(
-        "{name} is not a PDF, PNG, JPEG, Word (.docx) or plain text file; upload one of those types"
-    )]
-    ForbiddenType {
-        /// The file name given.
-        name: String,
-    },
-    /// The name's extension disagrees with the content.
-    #[error("{name} looks like a {found} file but is named .{ext}; rename it to match its content")]
-    Mismatch {
-        /// The file name given.
-        name: String,
-        /// The type found from the bytes.
-        found: &'static str,
-        /// The extension given.
-        ext: String,
-    },
-}
-
-/// An accepted document type: its MIME type and the extensions it may carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DocType {
-    /// MIME type served on download.
-    pub mime: &'static str,
-    /// Short name.
-    pub name: &'static str,
-    /// Extensions that match.
-    pub extensions: &'static [&'static str],
-}
-
-const PDF: DocType = DocType {
-    mime: "application/pdf",
-    name: "PDF",
-    extensions: &["pdf"],
-};
-const PNG: DocType = DocType {
-    mime: "image/png",
-    name: "PNG",
-    extensions: &["png"],
-};
-const JPEG: DocType = DocType {
-    mime: "image/jpeg",
-    name: "JPEG",
-    extensions: &["jpg", "jpeg"],
-};
-const DOCX: DocType = DocType {
-    mime: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    name: "Word",
-    extensions: &["docx"],
-};
-const TXT: DocType = DocType {
-    mime: "text/plain; charset=utf-8",
-    name: "plain text",
-    extensions: &["txt"],
-};
-
-/// Decides a document's type from its bytes and checks the name agrees. Plain text must be
-/// valid UTF-8 without control characters and must not look like HTML or script.
-pub fn sniff(name: &str, bytes: &[u8]) -> Result<DocType, DocumentError> {
-    if bytes.is_empty() {
-        return Err(DocumentError::Empty);
-    }
-    if bytes.len() > MAX_BYTES {
-        return Err(DocumentError::TooLarge { size: bytes.len() });
-    }
-    let found = if bytes.starts_with(b"%PDF-") {
-        PDF
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        PNG
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        JPEG
-    } else if bytes.starts_with(b"PK\x03\x04") && contains(bytes, b"word/") {
-        DOCX
-    } else if is_plain_text(bytes) {
-        TXT
-    } else {
-        return Err(DocumentError::ForbiddenType {
-            name: name.to_string(),
-        });
+/// The `document` part of an upload: its name and bytes, `None` when nothing was sent.
+async fn document_part(
+    mut multipart: Multipart,
+) -> Result<Option<(String, Vec<u8>)>, pathways_app::Error> {
+    let too_large = || {
+        pathways_app::Error::invalid(
+            "document",
+            DocumentError::TooLarge {
+                size: MAX_BYTES + 1,
+            }
+            .to_string(),
+        )
     };
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    if !found.extensions.contains(&ext.as_str()) {
-        return Err(DocumentError::Mismatch {
-            name: name.to_string(),
-            found: found.name,
-            ext,
-        });
+    let mut file = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            // Axum reports a body over the route's limit as a multipart error.
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(e) => {
+                return Err(pathways_app::Error::invalid(
+                    "document",
+                    format!("The upload could not be read: {e}"),
+                ));
+            }
+        };
+        if field.name() != Some("document") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("document").to_string();
+        match field.bytes().await {
+            Ok(b) => file = Some((name, b.to_vec())),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(e) => {
+                return Err(pathways_app::Error::invalid(
+                    "document",
+                    format!("The upload could not be read: {e}"),
+                ));
+            }
+        }
     }
-    Ok(found)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn is_plain_text(bytes: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return false;
-    };
-    // Binary formats are mostly valid UTF-8 only by accident; control characters give them away.
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c'))
-    {
-        return false;
-    }
-    let head: String = text
-        .chars()
-        .take(1024)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    ![
-        "<html",
-        "<!doctype",
-        "<script",
-        "<svg",
-        "<?xml",
-        "<body",
-        "<iframe",
-    ]
-    .iter()
-    .any(|t| head.contains(t))
-}
-
-/// Keeps a safe file name: no folders, no control characters, at most 120 characters.
-pub fn clean_name(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | ';' | '<' | '>'))
-        .take(120)
-        .collect();
-    if cleaned.trim().is_empty() {
-        "document".into()
-    } else {
-        cleaned
-    }
+    Ok(file)
 }
 
 /// `POST /cases/{id}/documents` (multipart, CSRF token in the query string).
@@ -176,211 +64,48 @@ pub(crate) async fn upload(
     staff: Staff,
     Path(id): Path<String>,
     multipart: Multipart,
-) -> Response {
-    match upload_inner(&state, &staff, &id, multipart).await {
-        Ok(()) => Redirect::to(&format!("/cases/{id}#documents")).into_response(),
-        Err(AppError::Invalid(errors)) => {
-            match super::pages::show(&state, &staff, &id, errors).await {
-                Ok(mut r) => {
-                    *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-                    r
-                }
-                Err(e) => PageError(state, e).into_response(),
-            }
+) -> Result<Response, AppError> {
+    let result = match document_part(multipart).await {
+        Ok(file) => {
+            let (name, bytes) = match &file {
+                Some((n, b)) => (n.as_str(), Some(b.as_slice())),
+                None => ("document", None),
+            };
+            uc::upload(state.app(), &staff.caller(), &CaseId::new(&id), name, bytes).await
         }
-        Err(e) => PageError(state, e).into_response(),
-    }
-}
-
-fn doc_error(e: DocumentError) -> AppError {
-    AppError::Invalid(vec![FieldError {
-        field: "document".into(),
-        message: e.to_string(),
-    }])
-}
-
-async fn upload_inner(
-    state: &AppState,
-    staff: &Staff,
-    id: &str,
-    mut multipart: Multipart,
-) -> Result<(), AppError> {
-    let allowed = for_edit(state, staff, id).await?;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            // Axum reports a body over the route's limit as a multipart error.
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(doc_error(DocumentError::TooLarge {
-                    size: MAX_BYTES + 1,
-                }));
-            }
-            Err(e) => {
-                return Err(AppError::BadRequest(format!(
-                    "The upload could not be read: {e}"
-                )));
-            }
-        };
-        if field.name() != Some("document") {
-            continue;
-        }
-        let name = clean_name(field.file_name().unwrap_or("document"));
-        let bytes = match field.bytes().await {
-            Ok(b) => b,
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(doc_error(DocumentError::TooLarge {
-                    size: MAX_BYTES + 1,
-                }));
-            }
-            Err(e) => {
-                return Err(AppError::BadRequest(format!(
-                    "The upload could not be read: {e}"
-                )));
-            }
-        };
-        file = Some((name, bytes.to_vec()));
-    }
-    let Some((name, bytes)) = file else {
-        return Err(doc_error(DocumentError::Empty));
+        Err(e) => Err(e),
     };
-    let kind = sniff(&name, &bytes).map_err(doc_error)?;
-    let digest = hex::encode(Sha256::digest(&bytes));
-    state
-        .store()
-        .add_document(
-            &allowed.case.id,
-            &name,
-            kind.mime,
-            &digest,
-            &bytes,
-            &staff.user.id,
-        )
-        .await?;
-    state
-        .store()
-        .audit(staff.event("document_upload", "case", id, "allowed"))
-        .await?;
-    Ok(())
+    respond(
+        result,
+        |_| format!("/cases/{id}#documents"),
+        |e| super::pages::show(&state, &staff, &id, e),
+    )
+    .await
 }
 
-/// `GET /cases/{id}/documents/{doc}`: a download (never rendered inline), for those who may
-/// read the case.
+/// `GET /cases/{id}/documents/{doc}`: the document as a download, never shown inline, in a
+/// sandbox with no script.
 pub(crate) async fn download(
     State(state): State<AppState>,
     staff: Staff,
     Path((id, doc)): Path<(String, String)>,
-) -> Response {
-    let result = async {
-        match lookup(&state, &staff, &id, Action::ViewRecord).await? {
-            Lookup::Allowed(_) => {}
-            Lookup::Restricted { .. } => return Err(AppError::Forbidden("restricted case".into())),
-        }
-        let (meta, content) = state.store().document(&id, &doc).await?;
-        state
-            .store()
-            .audit(staff.event("document_read", "case_document", &doc, "allowed"))
-            .await?;
-        let ascii: String = meta
-            .filename
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        Ok((
-            [
-                (header::CONTENT_TYPE, meta.content_type.clone()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{ascii}\""),
-                ),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-                (header::CACHE_CONTROL, "no-store".to_string()),
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; sandbox".to_string(),
-                ),
-            ],
-            content,
-        )
-            .into_response())
-    }
-    .await;
-    match result {
-        Ok(r) => r,
-        Err(e) => PageError(state, e).into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn types_come_from_the_bytes() {
-        assert_eq!(sniff("a.pdf", b"%PDF-1.7 ...").expect("pdf"), PDF);
-        assert_eq!(sniff("a.PNG", b"\x89PNG\r\n\x1a\nrest").expect("png"), PNG);
-        assert_eq!(
-            sniff("a.jpeg", &[0xFF, 0xD8, 0xFF, 0xE0]).expect("jpeg"),
-            JPEG
-        );
-        assert_eq!(
-            sniff("a.docx", b"PK\x03\x04....word/document.xml").expect("docx"),
-            DOCX
-        );
-        assert_eq!(
-            sniff("notes.txt", "Met at the café.".as_bytes()).expect("txt"),
-            TXT
-        );
-    }
-
-    #[test]
-    fn forbidden_and_disguised_files_are_refused() {
-        assert_eq!(
-            sniff("x.txt", b"").expect_err("empty"),
-            DocumentError::Empty
-        );
-        assert!(matches!(
-            sniff("page.txt", b"<!DOCTYPE html><script>alert(1)</script>"),
-            Err(DocumentError::ForbiddenType { .. })
-        ));
-        assert!(matches!(
-            sniff("a.exe", b"MZ\x90\x00\x03\x00\x00\x00"),
-            Err(DocumentError::ForbiddenType { .. })
-        ));
-        assert!(matches!(
-            sniff("zip.docx", b"PK\x03\x04 only a zip"),
-            Err(DocumentError::ForbiddenType { .. })
-        ));
-        assert_eq!(
-            sniff("evil.pdf", b"\x89PNG\r\n\x1a\n")
-                .expect_err("mismatch")
-                .to_string(),
-            "evil.pdf looks like a PNG file but is named .pdf; rename it to match its content"
-        );
-        let big = vec![b'a'; MAX_BYTES + 1];
-        assert_eq!(
-            sniff("big.txt", &big).expect_err("big"),
-            DocumentError::TooLarge {
-                size: MAX_BYTES + 1
-            }
-        );
-        assert!(
-            sniff("edge.txt", &vec![b'a'; MAX_BYTES]).is_ok(),
-            "exactly the limit is accepted"
-        );
-    }
-
-    #[test]
-    fn names_lose_folders_and_quotes() {
-        assert_eq!(clean_name("C:\\Users\\x\\plan \"v2\".pdf"), "plan v2.pdf");
-        assert_eq!(clean_name("../../etc/passwd"), "passwd");
-        assert_eq!(clean_name(""), "document");
-    }
+) -> Result<Response, AppError> {
+    let d = uc::download(state.app(), &staff.caller(), &CaseId::new(&id), &doc).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, d.content_type.clone()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", d.ascii_name()),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox".to_string(),
+            ),
+        ],
+        d.content,
+    )
+        .into_response())
 }

@@ -752,7 +752,7 @@ async fn edit_form(
         let index = state.directory().index(state.store()).await?;
         let index = index.read().await;
         let service: Service = serde_json::from_str(&stored.row.document).map_err(|e| {
-            AppError::Internal(format!(
+            AppError::internal(format!(
                 "stored directory service {id} is not readable: {e}"
             ))
         })?;
@@ -813,7 +813,7 @@ async fn save(
                 .await?
                 .ok_or(AppError::NotFound)?;
             let s: Service = serde_json::from_str(&stored.row.document).map_err(|e| {
-                AppError::Internal(format!(
+                AppError::internal(format!(
                     "stored directory service {id} is not readable: {e}"
                 ))
             })?;

@@ -41,7 +41,7 @@ pub enum DataError {
 
 impl From<DataError> for crate::AppError {
     fn from(e: DataError) -> Self {
-        crate::AppError::Internal(e.to_string())
+        crate::AppError::internal(e.to_string())
     }
 }
 

@@ -79,7 +79,7 @@ async fn build(state: &AppState, q: &ProfileQuery) -> Result<ProblemProfile, App
     let area = q.area.trim().to_string();
     tokio::task::spawn_blocking(move || profile::build(&dir, &area, from, to))
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::internal(e.to_string()))?
         .map_err(|e| {
             AppError::Invalid(vec![FieldError {
                 field: "area".into(),

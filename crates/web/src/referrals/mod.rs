@@ -1548,7 +1548,7 @@ async fn api_status(
         }
         state.store().audit(event("allowed")).await?;
         let mut v =
-            serde_json::to_value(status_view(&r)).map_err(|e| AppError::Internal(e.to_string()))?;
+            serde_json::to_value(status_view(&r)).map_err(|e| AppError::internal(e.to_string()))?;
         v["decision"] = serde_json::json!(r.decision);
         v["reason"] = serde_json::json!(if r.status == STATUS_DECIDED {
             r.decision_reason.clone()

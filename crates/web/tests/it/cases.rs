@@ -2,8 +2,9 @@
 //! assessment input, service referral workflow with consortium routing, documents, and the
 //! restriction rules on every path (page, list, search, counts, export, API, notifications).
 
+use pathways_domain::cases::Consent;
 use pathways_domain::{AgencyKind, Role, RoleSet};
-use pathways_store::cases::{Consent, NewCase, NewServiceReferral};
+use pathways_store::cases::{NewCase, NewServiceReferral};
 use pathways_store::people::PersonDetails;
 use pathways_store::referrals::{DecisionInput, NewReferral};
 use pathways_store::{NewUser, User};
@@ -43,22 +44,26 @@ async fn person(app: &App, first: &str, surname: &str) -> String {
 
 async fn open(app: &App, lead: &User, first: &str, restricted: bool) -> String {
     let p = person(app, first, "Sample").await;
-    app.store()
-        .open_case(&NewCase {
-            person_id: p,
-            lead_worker_id: lead.id.clone(),
-            opened_by: lead.id.clone(),
-            restricted,
-            restriction_contact: if restricted {
-                "Dev Patel on 020 7946 0000".into()
-            } else {
-                String::new()
+    pathways_store::testing::write(app.store(), async |tx| {
+        tx.open_case(
+            &pathways_store::testing::permitted(pathways_domain::Permission::WorkCases),
+            &NewCase {
+                person_id: p,
+                lead_worker_id: lead.id.clone(),
+                opened_by: lead.id.clone(),
+                restricted,
+                restriction_contact: if restricted {
+                    "Dev Patel on 020 7946 0000".into()
+                } else {
+                    String::new()
+                },
+                ..NewCase::default()
             },
-            ..NewCase::default()
-        })
+        )
         .await
-        .expect("case")
-        .id
+    })
+    .await
+    .expect("case")
 }
 
 fn dash_answers(yes: usize) -> Vec<(String, String)> {
@@ -412,10 +417,16 @@ async fn services(app: &App) -> Services {
         .await
         .expect("tp")
         .id;
-    app.store()
-        .add_consortium_member(&hub, &refuge)
+    pathways_store::testing::write(app.store(), async |tx| {
+        tx.add_consortium_member(
+            &pathways_store::testing::permitted(pathways_domain::Permission::Administer),
+            &hub,
+            &refuge,
+        )
         .await
-        .expect("member");
+    })
+    .await
+    .expect("member");
     Services {
         hub_user: user_in(
             app,
@@ -738,22 +749,26 @@ async fn restricted_cases_do_not_leak_on_any_path() {
     let open_case = open(&app, &amara, "Visible", false).await;
     let secret = open(&app, &amara, "Secretname", true).await;
     // A referral from the restricted case: the notification must not carry the name.
-    app.store()
-        .create_service_referral(&NewServiceReferral {
-            case_id: secret.clone(),
-            service_id: "x".into(),
-            service_name: "Drug service".into(),
-            category: "substance_misuse".into(),
-            to_agency_id: s.drugs.clone(),
-            consent: Consent::Given,
-            lawful_basis: String::new(),
-            share_reason: String::new(),
-            sharing_agreement: String::new(),
-            reason: "help".into(),
-            sent_by: amara.id.clone(),
-        })
+    pathways_store::testing::write(app.store(), async |tx| {
+        tx.create_service_referral(
+            &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&secret),
+            &NewServiceReferral {
+                service_id: "x".into(),
+                service_name: "Drug service".into(),
+                category: "substance_misuse".into(),
+                to_agency_id: s.drugs.clone(),
+                consent: Consent::Given,
+                lawful_basis: String::new(),
+                share_reason: String::new(),
+                sharing_agreement: String::new(),
+                reason: "help".into(),
+                sent_by: amara.id.clone(),
+            },
+        )
         .await
-        .expect("referral");
+    })
+    .await
+    .expect("referral");
     let (bilal_client, _, _) = app.session(&bilal).await;
     let (amara_client, amara_csrf, _) = app.session(&amara).await;
     let (out_client, _, _) = app.session(&outsider).await;

@@ -43,16 +43,20 @@ async fn open_case(app: &App, lead: &User) -> String {
         )
         .await
         .expect("person");
-    app.store()
-        .open_case(&NewCase {
-            person_id: person,
-            lead_worker_id: lead.id.clone(),
-            opened_by: lead.id.clone(),
-            ..NewCase::default()
-        })
+    pathways_store::testing::write(app.store(), async |tx| {
+        tx.open_case(
+            &pathways_store::testing::permitted(pathways_domain::Permission::WorkCases),
+            &NewCase {
+                person_id: person,
+                lead_worker_id: lead.id.clone(),
+                opened_by: lead.id.clone(),
+                ..NewCase::default()
+            },
+        )
         .await
-        .expect("case")
-        .id
+    })
+    .await
+    .expect("case")
 }
 
 async fn text(app: &App, client: &reqwest::Client, path: &str) -> (u16, String) {

@@ -7,9 +7,9 @@
 
 use std::collections::BTreeSet;
 
-use pathways_domain::audit::AuditEvent;
+use pathways_domain::cases::{Consent, EntryKind};
 use pathways_domain::{Action, Actor, AgencyKind, Permission, Role, RoleSet, decide};
-use pathways_store::cases::{Consent, NewCase, NewEntry, NewServiceReferral};
+use pathways_store::cases::{NewCase, NewEntry, NewServiceReferral};
 use pathways_store::people::PersonDetails;
 use pathways_store::referrals::NewReferral;
 use pathways_store::restriction::{AccessListChange, AccessListKind};
@@ -170,20 +170,6 @@ struct World {
     service_referrals: Vec<(usize, String)>,
 }
 
-fn event(by: &User, action: &str, person: &str) -> AuditEvent {
-    AuditEvent {
-        at: now_unix(),
-        actor_id: by.id.clone(),
-        actor_agency: by.agency_id.clone(),
-        action: action.into(),
-        record_type: "person".into(),
-        record_id: person.into(),
-        client: "test".into(),
-        reason: "generated".into(),
-        outcome: "allowed".into(),
-    }
-}
-
 async fn build(store: &Store, specs: &[PersonSpec]) -> World {
     let mut agencies = Vec::new();
     for (name, kind) in [
@@ -239,64 +225,92 @@ async fn build(store: &Store, specs: &[PersonSpec]) -> World {
         }
         for case in &spec.cases {
             let lead = &world.users[case.lead];
-            let opened = store
-                .open_case(&NewCase {
-                    person_id: id.clone(),
-                    lead_worker_id: lead.id.clone(),
-                    opened_by: lead.id.clone(),
-                    ..NewCase::default()
+            let opened = pathways_store::testing::write(store, async |tx| {
+                tx.open_case(
+                    &pathways_store::testing::permitted(pathways_domain::Permission::WorkCases),
+                    &NewCase {
+                        person_id: id.clone(),
+                        lead_worker_id: lead.id.clone(),
+                        opened_by: lead.id.clone(),
+                        ..NewCase::default()
+                    },
+                )
+                .await
+            })
+            .await
+            .expect("case");
+            let opened = store.case(&opened).await.expect("opened");
+            if let Some(m) = case.member {
+                pathways_store::testing::write(store, async |tx| {
+                    tx.add_team_member(
+                        &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(
+                            &opened.id,
+                        ),
+                        "user",
+                        &world.users[m].id,
+                        &lead.id,
+                    )
+                    .await
                 })
                 .await
-                .expect("case");
-            if let Some(m) = case.member {
-                store
-                    .add_team_member(&opened.id, "user", &world.users[m].id, &lead.id)
-                    .await
-                    .expect("member");
+                .expect("member");
             }
-            store
-                .add_entry(
-                    &opened.id,
+            pathways_store::testing::write(store, async |tx| {
+                tx.add_entry(
+                    &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&opened.id),
                     &lead.id,
                     &NewEntry {
-                        kind: "note".into(),
+                        kind: EntryKind::Note,
                         occurred_at: now_unix() - 3600,
                         summary: c.text.clone(),
                         ..NewEntry::default()
                     },
                 )
                 .await
-                .expect("entry");
+            })
+            .await
+            .expect("entry");
             if case.service_referral {
-                let r = store
-                    .create_service_referral(&NewServiceReferral {
-                        case_id: opened.id.clone(),
-                        service_id: "svc".into(),
-                        service_name: "Counselling".into(),
-                        category: "mental_health".into(),
-                        to_agency_id: world.agencies[1].clone(),
-                        consent: Consent::Given,
-                        lawful_basis: String::new(),
-                        share_reason: String::new(),
-                        sharing_agreement: String::new(),
-                        reason: "Needs support".into(),
-                        sent_by: lead.id.clone(),
-                    })
+                let r = pathways_store::testing::write(store, async |tx| {
+                    tx.create_service_referral(
+                        &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(
+                            &opened.id,
+                        ),
+                        &NewServiceReferral {
+                            service_id: "svc".into(),
+                            service_name: "Counselling".into(),
+                            category: "mental_health".into(),
+                            to_agency_id: world.agencies[1].clone(),
+                            consent: Consent::Given,
+                            lawful_basis: String::new(),
+                            share_reason: String::new(),
+                            sharing_agreement: String::new(),
+                            reason: "Needs support".into(),
+                            sent_by: lead.id.clone(),
+                        },
+                    )
                     .await
-                    .expect("service referral");
-                world.service_referrals.push((p, r.id));
+                })
+                .await
+                .expect("service referral");
+                world.service_referrals.push((p, r));
             }
             world.cases.push((p, opened.id.clone()));
             if let Some((m, live)) = case.glass {
-                store
-                    .break_glass_case(
+                pathways_store::testing::write(store, async |tx| {
+                    tx.break_glass_case(
+                        &pathways_store::testing::permitted(
+                            pathways_domain::Permission::BreakGlass,
+                        ),
                         &opened.id,
                         &world.users[m].id,
                         "generated emergency",
                         if live { 3600 } else { -1 },
                     )
                     .await
-                    .expect("glass");
+                })
+                .await
+                .expect("glass");
             }
         }
         if let Some(linked) = spec.referral {
@@ -328,28 +342,28 @@ async fn build(store: &Store, specs: &[PersonSpec]) -> World {
         // Restrictions last, as a list member would set them, so every path above ran on an
         // unrestricted record first.
         let by = &world.users[3];
-        for (kind, list, action) in [
-            (AccessListKind::Record, &spec.restricted, "access_list"),
-            (
-                AccessListKind::Address,
-                &spec.address,
-                "address_access_list",
-            ),
+        for (kind, list) in [
+            (AccessListKind::Record, &spec.restricted),
+            (AccessListKind::Address, &spec.address),
         ] {
             if let Some(list) = list {
-                store
-                    .change_access_list(&AccessListChange {
-                        person_id: id.clone(),
-                        kind,
-                        list: Some(list.iter().map(|u| world.users[*u].id.clone()).collect()),
-                        contact: "Duty manager".into(),
-                        by: by.id.clone(),
-                        audit: event(by, action, &id),
-                        notice: "A list changed.".into(),
-                        link: "/dashboard".into(),
-                    })
+                let cap = pathways_store::testing::list_changer(&id, kind);
+                pathways_store::testing::write(store, async |tx| {
+                    tx.change_access_list(
+                        &cap,
+                        &AccessListChange {
+                            kind,
+                            list: Some(list.iter().map(|u| world.users[*u].id.clone()).collect()),
+                            contact: "Duty manager".into(),
+                            by: by.id.clone(),
+                            notice: "A list changed.".into(),
+                            link: "/dashboard".into(),
+                        },
+                    )
                     .await
-                    .expect("restrict");
+                })
+                .await
+                .expect("restrict");
             }
         }
         world.people.push(records);
@@ -362,6 +376,7 @@ fn actor(u: &User) -> Actor {
         user_id: u.id.clone(),
         agency_id: u.agency_id.clone(),
         roles: u.roles.clone(),
+        scopes: None,
     }
 }
 
@@ -684,20 +699,24 @@ async fn restricted_case(app: &App, lead: &User, first: &str, list: &[&User]) ->
         )
         .await
         .expect("person");
-    let case = app
-        .store()
-        .open_case(&NewCase {
-            person_id: person.clone(),
-            lead_worker_id: lead.id.clone(),
-            opened_by: lead.id.clone(),
-            restricted: true,
-            restriction_contact: "Duty manager".into(),
-            access_list: list.iter().map(|u| u.id.clone()).collect(),
-            ..NewCase::default()
-        })
+    let case = pathways_store::testing::write(app.store(), async |tx| {
+        tx.open_case(
+            &pathways_store::testing::permitted(pathways_domain::Permission::WorkCases),
+            &NewCase {
+                person_id: person.clone(),
+                lead_worker_id: lead.id.clone(),
+                opened_by: lead.id.clone(),
+                restricted: true,
+                restriction_contact: "Duty manager".into(),
+                access_list: list.iter().map(|u| u.id.clone()).collect(),
+                ..NewCase::default()
+            },
+        )
         .await
-        .expect("case");
-    (case.id, person)
+    })
+    .await
+    .expect("case");
+    (case, person)
 }
 
 #[tokio::test]
@@ -710,10 +729,17 @@ async fn a_team_member_off_the_list_cannot_add_themselves_or_lift_the_restrictio
         .user("col@example.org", "Cole League", &[Role::Practitioner])
         .await;
     let (case, _) = restricted_case(&app, &lead, "Ivy", &[]).await;
-    app.store()
-        .add_team_member(&case, "user", &colleague.id, &lead.id)
+    pathways_store::testing::write(app.store(), async |tx| {
+        tx.add_team_member(
+            &pathways_store::testing::editor::<pathways_domain::ids::CaseId>(&case),
+            "user",
+            &colleague.id,
+            &lead.id,
+        )
         .await
-        .expect("member");
+    })
+    .await
+    .expect("member");
     let (client, csrf, _) = app.session(&colleague).await;
     for change in [
         vec![
