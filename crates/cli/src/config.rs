@@ -111,9 +111,7 @@ impl Settings {
     /// Opens (and migrates) the database, signing the audit log with the configured key.
     pub async fn connect(&self) -> anyhow::Result<pathways_store::Store> {
         let keys = self.audit_keys()?;
-        pathways_store::Store::connect(&self.database_url, keys)
-            .await
-            .with_context(|| format!("cannot open the database {}", redact(&self.database_url)))
+        Ok(pathways_store::Store::connect(&self.database_url, keys).await?)
     }
 }
 
