@@ -258,7 +258,11 @@ async fn a_witness_checkpoint_from_a_longer_log_catches_truncation() {
         .expect("restore the old head");
         // A head that was once genuine passes on its own: only a witness shows what is gone.
         verify(&store).await.expect("consistent without a witness");
-        let b = broken(store.verify_audit(&ring, &[witness.clone()]).await);
+        let b = broken(
+            store
+                .verify_audit(&ring, std::slice::from_ref(&witness))
+                .await,
+        );
         assert_eq!(
             b,
             ChainBreak::Truncated {
