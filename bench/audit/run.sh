@@ -39,7 +39,8 @@ pg_url() { echo "${PG_ADMIN_URL%/*}/$pg_db"; }
 # Runs one measurement; prints "requests_per_second p99_ms".
 measure() {
   local database=$1 mode=$2 log="$work/server.log"
-  "$SERVER" --database "$database" --audit-reads "$mode" >"$log" 2>&1 &
+  # One signing key for the whole run: each database is reopened by every round.
+  "$SERVER" --database "$database" --audit-reads "$mode" --audit-key "$work/audit-key.pem" >"$log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do grep -q '^READY ' "$log" && break; sleep 0.1; done
   read -r _ url cookie < <(grep '^READY ' "$log")

@@ -1,7 +1,7 @@
 //! `pathways admin ...`: agencies, users and API tokens from the command line, for the first
 //! administrator and for scripted set-ups. Every change is audited as `cli:<login name>`.
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use pathways_domain::audit::AuditEvent;
 use pathways_domain::{AgencyKind, Permission, Role, RoleSet};
@@ -219,23 +219,8 @@ pub fn cli_event(action: &str, record_type: &str, record_id: &str, outcome: &str
 /// Opens the database named by the usual settings (flags, environment, file).
 pub async fn open(db: &ServeArgs) -> anyhow::Result<(Store, pathways_web::WebSettings)> {
     let settings = db.resolve()?;
-    let store = Store::connect(&settings.database_url)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the database {}",
-                redact(&settings.database_url)
-            )
-        })?;
+    let store = settings.connect().await?;
     Ok((store, settings.web))
-}
-
-/// Hides a password in a database URL for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://…{}", &url[..s], &url[at..]),
-        _ => url.to_string(),
-    }
 }
 
 async fn agency_id(store: &Store, name: &str) -> anyhow::Result<String> {
@@ -525,6 +510,7 @@ async fn set_disabled(email: &str, db: &ServeArgs, disabled: bool) -> anyhow::Re
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::config::redact;
 
     #[test]
     fn database_passwords_are_hidden() {
@@ -541,12 +527,24 @@ pub(crate) mod tests {
         cmd: AdminCommand,
     }
 
-    /// Runs `pathways admin ARGS --database DB`.
+    /// Runs `pathways admin ARGS --database DB`, with DB's folder as the data folder (where
+    /// the audit signing key is made).
     pub(crate) async fn admin(db: &str, args: &[&str]) -> anyhow::Result<()> {
         use clap::Parser as _;
+        let data = std::path::Path::new(db)
+            .parent()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
         let mut all = vec!["admin"];
         all.extend_from_slice(args);
-        all.extend_from_slice(&["--database", db, "--public-url", "https://pathways.example"]);
+        all.extend_from_slice(&[
+            "--database",
+            db,
+            "--data-dir",
+            &data,
+            "--public-url",
+            "https://pathways.example",
+        ]);
         run(Wrapper::try_parse_from(all)?.cmd).await
     }
 
@@ -651,7 +649,9 @@ pub(crate) mod tests {
         admin(&db, &token).await.expect("token");
         admin(&db, &["token", "list"]).await.expect("token list");
 
-        let store = Store::connect(&db).await.expect("store");
+        let keys = pathways_store::AuditKeys::load(&dir.path().join("audit-signing-key.pem"))
+            .expect("the key made by the first command");
+        let store = Store::connect(&db, keys).await.expect("store");
         let user = store
             .user_by_email("sam@example.org")
             .await

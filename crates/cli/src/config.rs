@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+/// The audit signing key's file name in the data folder, unless set otherwise.
+pub const AUDIT_KEY_FILE: &str = "audit-signing-key.pem";
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -36,6 +39,9 @@ pub struct ServeArgs {
     /// Folder for the SQLite file, the crime store and other data [env: PATHWAYS_DATA_DIR] [default: ./pathways-data]
     #[arg(long, env = "PATHWAYS_DATA_DIR", hide_env = true)]
     pub data_dir: Option<PathBuf>,
+    /// Audit signing key file (Ed25519, PKCS#8 PEM, owner-only; created on first start) [env: PATHWAYS_AUDIT_KEY] [default: DATA_DIR/audit-signing-key.pem]
+    #[arg(long, env = "PATHWAYS_AUDIT_KEY", hide_env = true)]
+    pub audit_key: Option<PathBuf>,
     /// Public base URL; https:// turns on Secure cookies and HSTS [env: PATHWAYS_PUBLIC_URL]
     #[arg(long, env = "PATHWAYS_PUBLIC_URL", hide_env = true)]
     pub public_url: Option<String>,
@@ -57,6 +63,7 @@ pub struct FileConfig {
     listen: Option<SocketAddr>,
     database_url: Option<String>,
     data_dir: Option<PathBuf>,
+    audit_key: Option<PathBuf>,
     public_url: Option<String>,
     log_format: Option<LogFormat>,
     log: Option<String>,
@@ -74,12 +81,46 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// The database URL.
     pub database_url: String,
+    /// The audit signing key file.
+    pub audit_key: PathBuf,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
     pub log: String,
     /// Web settings.
     pub web: pathways_web::WebSettings,
+}
+
+impl Settings {
+    /// The audit signing key, read from its file or, on first use, created there; its public
+    /// half is logged so that it can be noted outside the system.
+    pub fn audit_keys(&self) -> anyhow::Result<pathways_store::AuditKeys> {
+        let keys = pathways_store::AuditKeys::load_or_create(&self.audit_key)?;
+        if keys.is_fresh() {
+            tracing::warn!(
+                file = %self.audit_key.display(),
+                key = %keys.public_key(),
+                "created a new audit signing key; keep a copy of the file apart from the database backups"
+            );
+        } else {
+            tracing::info!(file = %self.audit_key.display(), key = %keys.public_key(), "audit signing key");
+        }
+        Ok(keys)
+    }
+
+    /// Opens (and migrates) the database, signing the audit log with the configured key.
+    pub async fn connect(&self) -> anyhow::Result<pathways_store::Store> {
+        let keys = self.audit_keys()?;
+        Ok(pathways_store::Store::connect(&self.database_url, keys).await?)
+    }
+}
+
+/// Hides a password in a database URL for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
 }
 
 impl ServeArgs {
@@ -100,6 +141,11 @@ impl ServeArgs {
             .clone()
             .or(file.database_url)
             .unwrap_or_else(|| data_dir.join("pathways.db").display().to_string());
+        let audit_key = self
+            .audit_key
+            .clone()
+            .or(file.audit_key)
+            .unwrap_or_else(|| data_dir.join(AUDIT_KEY_FILE));
         let defaults = pathways_web::WebSettings::default();
         let public_url = self
             .public_url
@@ -118,6 +164,7 @@ impl ServeArgs {
         Ok(Settings {
             listen,
             database_url,
+            audit_key,
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             log: self
                 .log
@@ -198,6 +245,7 @@ mod tests {
         assert_eq!(s.listen.port(), 7000);
         assert_eq!(s.web.data_dir, PathBuf::from("/srv/p"));
         assert_eq!(s.database_url, "/srv/p/pathways.db");
+        assert_eq!(s.audit_key, PathBuf::from("/srv/p/audit-signing-key.pem"));
         assert_eq!(s.web.service_name, "Safer Borough");
         assert_eq!(s.web.session_idle_secs, 30 * 60);
     }

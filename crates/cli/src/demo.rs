@@ -180,6 +180,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let settings = Settings {
         listen: args.listen,
         database_url: args.data_dir.join("pathways-demo.db").display().to_string(),
+        audit_key: args.data_dir.join(crate::config::AUDIT_KEY_FILE),
         log_format: LogFormat::Human,
         log: "warn".into(),
         web: pathways_web::WebSettings {
@@ -197,7 +198,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     } else {
         Some(serve::bind(args.listen).await?)
     };
-    let store = Store::connect(&settings.database_url).await?;
+    let store = settings.connect().await?;
     let logins = seed(&store, args.seed).await?;
     let (dir, seed_value) = (args.data_dir.clone(), args.seed);
     let area =

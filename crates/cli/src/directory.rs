@@ -179,8 +179,7 @@ pub async fn run(args: DirectoryArgs) -> anyhow::Result<()> {
 }
 
 async fn open(db: &ServeArgs) -> anyhow::Result<Store> {
-    let settings = db.resolve()?;
-    Ok(Store::connect(&settings.database_url).await?)
+    db.resolve()?.connect().await
 }
 
 /// What an import did.

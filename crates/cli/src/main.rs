@@ -4,6 +4,7 @@
 mod admin;
 mod analysis;
 mod audit;
+mod backup;
 mod config;
 mod demo;
 mod demo_cases;
@@ -35,8 +36,12 @@ enum Command {
     Migrate(config::ServeArgs),
     /// Manage agencies, users and API tokens.
     Admin(admin::AdminCommand),
-    /// Check the tamper-evident audit log.
+    /// Check the tamper-evident audit log and manage its signing key.
     Audit(audit::AuditCommand),
+    /// Write a consistent copy of the SQLite database while Pathways keeps serving.
+    Backup(backup::BackupArgs),
+    /// Check a SQLite backup (schema version, signed audit chain) and put it in place.
+    Restore(backup::RestoreArgs),
     /// Import and analyse police.uk crime data (street crime, outcomes, stop and search).
     Crime(analysis::CrimeArgs),
     /// Import ONS geography: LSOA lookup, population and boundaries.
@@ -84,10 +89,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(cmd) => admin::run(cmd).await,
         Command::Audit(cmd) => {
             return Ok(match audit::run(cmd).await? {
-                audit::Outcome::Intact => ExitCode::SUCCESS,
+                audit::Outcome::Done => ExitCode::SUCCESS,
                 audit::Outcome::Broken => ExitCode::FAILURE,
             });
         }
+        Command::Backup(args) => backup::backup(args).await,
+        Command::Restore(args) => backup::restore(args).await,
         Command::Crime(args) => analysis::crime(args),
         Command::Geo(args) => analysis::geo(args),
         Command::Directory(args) => directory::run(args).await,
@@ -95,7 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => {
             let settings = args.resolve()?;
             serve::init_logging(&settings);
-            let store = pathways_store::Store::connect(&settings.database_url).await?;
+            let store = settings.connect().await?;
             println!(
                 "database schema is at version {}",
                 store.schema_version().await?

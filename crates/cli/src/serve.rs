@@ -22,7 +22,7 @@ pub fn init_logging(settings: &Settings) {
 /// Opens the store and serves until a shutdown signal.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     init_logging(&settings);
-    let store = pathways_store::Store::connect(&settings.database_url).await?;
+    let store = settings.connect().await?;
     let listener = bind(settings.listen).await?;
     run_until_shutdown(listener, store, settings.web).await
 }

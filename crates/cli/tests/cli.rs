@@ -10,7 +10,12 @@ fn pathways() -> Command {
     c.env_remove("DATABASE_URL")
         .env_remove("PATHWAYS_CONFIG")
         .env_remove("PATHWAYS_LISTEN")
-        .env_remove("PATHWAYS_DATA_DIR");
+        .env_remove("PATHWAYS_AUDIT_KEY")
+        // The data folder (and the audit key made there) lies outside the source tree.
+        .env(
+            "PATHWAYS_DATA_DIR",
+            std::env::temp_dir().join(format!("pathways-cli-test-{}", std::process::id())),
+        );
     c
 }
 
@@ -177,4 +182,115 @@ fn serves_then_stops_cleanly_on_sigterm() {
     let mut rest = String::new();
     err.read_to_string(&mut rest).expect("reads");
     assert!(rest.contains("\"stopped\""), "{rest}");
+}
+
+/// Runs the binary and returns its standard output, failing the test if it fails.
+fn succeeds(args: &[&str]) -> String {
+    let out = pathways().args(args).output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn keys_backups_restores_and_read_only_verification_as_an_operator_meets_them() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8");
+    let db = format!("{data}/pathways.db");
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    let with = |args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.extend(["--data-dir".into(), data.to_string()]);
+        all
+    };
+    let run = |args: &[&str]| {
+        let all = with(args);
+        succeeds(&all.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    run(&["admin", "agency", "add", "One", "--kind", "school"]);
+    let key = std::path::Path::new(data).join("audit-signing-key.pem");
+    let mode = std::fs::metadata(&key)
+        .expect("key file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the key file is the owner's alone");
+    let public = run(&["audit", "public-key"]);
+    assert!(
+        public
+            .lines()
+            .any(|l| l.starts_with("ed25519:") && l.ends_with(" signing")),
+        "{public}"
+    );
+
+    let backup = at("backup.db");
+    assert!(run(&["backup", "--out", &backup]).contains("backup written"));
+    fails_with(
+        &with(&["backup", "--out", &backup])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        "already exists",
+    );
+    fails_with(
+        &with(&["restore", &backup])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        "--replace",
+    );
+    let restored = at("restored/pathways.db");
+    let said = run(&["restore", &backup, "--database", &restored]);
+    assert!(said.contains("audit chain intact"), "{said}");
+
+    // Verifying a read-only copy in a read-only folder writes nothing.
+    let ro_dir = dir.path().join("restored");
+    std::fs::set_permissions(&restored, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    std::fs::set_permissions(&ro_dir, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(&ro_dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        (names, std::fs::read(&restored).expect("bytes"))
+    };
+    let before = listing();
+    // The backup holds the agency's entry; the backup itself is logged after it was taken.
+    let said = run(&["audit", "verify", "--database", &restored]);
+    assert!(said.starts_with("audit chain intact: 1 entries"), "{said}");
+    assert_eq!(listing(), before);
+    std::fs::set_permissions(&ro_dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+    // A database without its head row: a plain message and exit status 1.
+    let out = pathways()
+        .args(with(&["audit", "verify", "--database", &db]))
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&format!("sqlite://{db}"))
+            .await
+            .expect("opens");
+        sqlx::query("DELETE FROM audit_head")
+            .execute(&pool)
+            .await
+            .expect("damage");
+        pool.close().await;
+    });
+    let out = pathways()
+        .args(with(&["audit", "verify", "--database", &db]))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "audit log damaged: the chain head (row 1 of audit_head) is missing\n"
+    );
 }

@@ -4,6 +4,10 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub mod signed;
+
+use signed::SignatureProblem;
+
 /// The hash that stands before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -109,6 +113,28 @@ pub enum ChainBreak {
     /// The head hash or a checkpoint does not match the entry it names.
     #[error("entry {seq}: does not match the hash recorded for it in {place}")]
     Anchor { seq: i64, place: &'static str },
+    /// A checkpoint, the head or a witness statement is unsigned, signed by a key that is
+    /// not trusted, or its signature does not hold: the chain was recomputed by someone
+    /// without the signing key.
+    #[error("entry {seq}: {place} cannot be trusted: {problem}")]
+    Signature {
+        seq: i64,
+        place: &'static str,
+        problem: SignatureProblem,
+    },
+    /// An entry that must have a checkpoint has none.
+    #[error("entry {seq}: no checkpoint is recorded for it; checkpoints were removed")]
+    MissingCheckpoint { seq: i64 },
+    /// A witness statement names an entry beyond the end of the log.
+    #[error(
+        "the log ends at entry {last} but a witness checkpoint names entry {witnessed}; entries were removed from the end"
+    )]
+    Truncated { witnessed: i64, last: i64 },
+    /// The entry a witness statement names has another hash now.
+    #[error(
+        "entry {seq}: its hash differs from the one in the witness checkpoint; the log was rewritten after the checkpoint was taken"
+    )]
+    Witness { seq: i64 },
 }
 
 /// Checks entries in sequence order, streaming: feed every entry, then call `finish`.

@@ -9,6 +9,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
 use crate::StoreError;
+use crate::keys::AuditKeys;
 use crate::migrate;
 
 /// Which database engine a [`Store`] talks to.
@@ -26,7 +27,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    audit: std::sync::Arc<crate::audit::AuditWriter>,
+    /// The audit writer and its signing key; `None` on a read-only store.
+    audit: Option<std::sync::Arc<(crate::audit::AuditWriter, AuditKeys)>>,
 }
 
 /// A database location, parsed once from the configured URL.
@@ -117,18 +119,66 @@ fn check_sqlite_path(path: &Path) -> Result<(), StoreError> {
 
 impl Store {
     /// Opens (creating if needed) and migrates the database at `url`: a SQLite file path
-    /// (`sqlite://` prefix optional) or a `postgres://` URL.
-    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+    /// (`sqlite://` prefix optional) or a `postgres://` URL. Audit entries are signed with
+    /// `keys`; a log whose head is signed by a key `keys` does not trust is refused, and a log
+    /// never signed is adopted by a key made just now.
+    pub async fn connect(url: &str, keys: AuditKeys) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let store = match parse_target(url)? {
+        let (mut store, writer) = match parse_target(url)? {
             Target::Sqlite(path) => Self::open_sqlite(&path).await?,
             Target::Postgres(pg) => Self::open_postgres(&pg).await?,
         };
         migrate::run(&store).await?;
+        store.check_audit_key(&keys).await?;
+        let audit = crate::audit::AuditWriter::start(
+            writer,
+            store.pool.clone(),
+            store.backend,
+            keys.clone(),
+        );
+        store.audit = Some(std::sync::Arc::new((audit, keys)));
         Ok(store)
     }
 
-    async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
+    /// Opens the database at `url` for reading only: no migration, no audit writer, nothing
+    /// written (a SQLite file is opened read-only, a PostgreSQL session is read-only). For
+    /// verifying and checking a copy, which may sit on read-only storage or be reached
+    /// through a role without write rights. A database newer than this binary is refused.
+    pub async fn open_read_only(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (pool, backend) = match parse_target(url)? {
+            Target::Sqlite(path) => (open_sqlite_read_only(&path).await?, Backend::Sqlite),
+            Target::Postgres(pg) => {
+                let fail = |e: sqlx::Error| StoreError::Connect {
+                    target: redact(&pg),
+                    reason: e.to_string(),
+                };
+                let pool = AnyPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("SET default_transaction_read_only = on")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&pg)
+                    .await
+                    .map_err(fail)?;
+                (pool, Backend::Postgres)
+            }
+        };
+        let store = Store {
+            pool,
+            backend,
+            audit: None,
+        };
+        migrate::check_version(&store, &redact(url)).await?;
+        Ok(store)
+    }
+
+    async fn open_sqlite(path: &Path) -> Result<(Store, AnyPool), StoreError> {
         check_sqlite_path(path)?;
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let opts = sqlx::any::AnyConnectOptions::from_str(&url)?;
@@ -144,10 +194,10 @@ impl Store {
             .connect_with(opts)
             .await
             .map_err(fail)?;
-        Ok(Store::with_pools(pool, writer, Backend::Sqlite))
+        Ok((Store::unaudited(pool, Backend::Sqlite), writer))
     }
 
-    async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+    async fn open_postgres(url: &str) -> Result<(Store, AnyPool), StoreError> {
         let fail = |e: sqlx::Error| StoreError::Connect {
             target: redact(url),
             reason: e.to_string(),
@@ -165,21 +215,31 @@ impl Store {
             .connect(url)
             .await
             .map_err(fail)?;
-        Ok(Store::with_pools(pool, writer, Backend::Postgres))
+        Ok((Store::unaudited(pool, Backend::Postgres), writer))
     }
 
-    /// `pool` serves requests; `writer` is the audit writer's own connection.
-    fn with_pools(pool: AnyPool, writer: AnyPool, backend: Backend) -> Store {
-        let audit = crate::audit::AuditWriter::start(writer, pool.clone(), backend);
+    /// A store on `pool` whose audit writer is not started yet.
+    fn unaudited(pool: AnyPool, backend: Backend) -> Store {
         Store {
             pool,
             backend,
-            audit: std::sync::Arc::new(audit),
+            audit: None,
         }
     }
 
-    pub(crate) fn audit_writer(&self) -> &crate::audit::AuditWriter {
-        &self.audit
+    pub(crate) fn audit_writer(&self) -> Result<&crate::audit::AuditWriter, StoreError> {
+        self.audit
+            .as_deref()
+            .map(|(w, _)| w)
+            .ok_or(StoreError::ReadOnly)
+    }
+
+    /// The key audit entries are signed with; a read-only store has none.
+    pub fn audit_keys(&self) -> Result<&AuditKeys, StoreError> {
+        self.audit
+            .as_deref()
+            .map(|(_, k)| k)
+            .ok_or(StoreError::ReadOnly)
     }
 
     /// The connection pool, for modules of the store crate.
@@ -208,7 +268,7 @@ impl Store {
         };
         Ok(WriteTx {
             tx,
-            backend: self.backend,
+            store: self.clone(),
             audited: false,
         })
     }
@@ -226,7 +286,58 @@ impl Store {
     /// Closes every pooled connection (graceful shutdown).
     pub async fn close(&self) {
         self.pool.close().await;
-        self.audit.close().await;
+        if let Some(audit) = &self.audit {
+            audit.0.close().await;
+        }
+    }
+}
+
+/// A read-only pool on an existing SQLite file. A file in write-ahead-log mode normally needs
+/// its shared-memory file beside it, which cannot be made in a read-only folder; when there
+/// is no log file beside it (so nothing is waiting to be copied in), the file is opened as
+/// immutable instead, which needs none.
+async fn open_sqlite_read_only(path: &Path) -> Result<AnyPool, StoreError> {
+    let fail = |reason: String| StoreError::SqlitePath {
+        path: path.display().to_string(),
+        reason,
+    };
+    if !path.is_file() {
+        return Err(fail("there is no such file".into()));
+    }
+    let options = || {
+        AnyPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    conn.execute("PRAGMA query_only = ON").await?;
+                    Ok(())
+                })
+            })
+    };
+    let open = |query: &'static str| async move {
+        let url = format!("sqlite://{}?{query}", path.display());
+        let pool = options()
+            .connect_with(sqlx::any::AnyConnectOptions::from_str(&url)?)
+            .await?;
+        sqlx::query("SELECT COUNT(*) FROM sqlite_master")
+            .execute(&pool)
+            .await?;
+        Ok::<AnyPool, sqlx::Error>(pool)
+    };
+    match open("mode=ro").await {
+        Ok(pool) => Ok(pool),
+        Err(first) => {
+            let mut wal = path.as_os_str().to_owned();
+            wal.push("-wal");
+            if Path::new(&wal).exists() {
+                return Err(fail(first.to_string()));
+            }
+            open("mode=ro&immutable=true")
+                .await
+                .map_err(|e| fail(e.to_string()))
+        }
     }
 }
 
@@ -235,14 +346,14 @@ impl Store {
 /// no audit entry records. Dropped without committing, it rolls back.
 pub struct WriteTx {
     pub(crate) tx: crate::Tx<'static>,
-    backend: Backend,
+    store: Store,
     audited: bool,
 }
 
 impl std::fmt::Debug for WriteTx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WriteTx")
-            .field("backend", &self.backend)
+            .field("backend", &self.store.backend)
             .field("audited", &self.audited)
             .finish()
     }
@@ -255,7 +366,7 @@ impl WriteTx {
         &mut self,
         events: &[&pathways_domain::audit::AuditEvent],
     ) -> Result<i64, StoreError> {
-        let seq = crate::audit::append_in(&mut self.tx, self.backend, events).await?;
+        let seq = crate::audit::append_in(&mut self.tx, &self.store, events).await?;
         self.audited = !events.is_empty() || self.audited;
         Ok(seq)
     }
@@ -271,7 +382,7 @@ impl WriteTx {
 
     /// Which engine the transaction runs on.
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.store.backend
     }
 }
 

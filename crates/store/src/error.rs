@@ -21,6 +21,21 @@ pub enum StoreError {
          run a Pathways release at least as new as the one that last opened it"
     )]
     SchemaTooNew { found: i64, latest: i64 },
+    /// The database predates a schema step that the operation needs.
+    #[error(
+        "the database schema is at version {found}, before step {needed} that this needs; \
+         upgrade it with `pathways migrate` (on a copy, if it must stay untouched)"
+    )]
+    SchemaTooOld { found: i64, needed: i64 },
+    /// The database is not one Pathways made.
+    #[error("{0} is not a Pathways database (it has no schema_migrations table)")]
+    NotPathways(String),
+    /// The store was opened for reading only.
+    #[error("the database was opened for reading only; nothing can be written through it")]
+    ReadOnly,
+    /// The audit signing key does not fit the log, or the log cannot be adopted by it.
+    #[error("{0}")]
+    AuditKey(String),
     /// A migration failed to apply; nothing of it was kept.
     #[error("migration {version} ({name}) failed: {reason}")]
     Migration {

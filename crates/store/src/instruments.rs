@@ -154,7 +154,7 @@ impl Store {
             Err(e) => return Err(e),
             Ok(_) => {}
         }
-        crate::audit::append_in(&mut tx, self.backend(), &[event]).await?;
+        crate::audit::append_in(&mut tx, self, &[event]).await?;
         tx.commit().await?;
         self.instrument_version(&new.instrument_key, new.version)
             .await?

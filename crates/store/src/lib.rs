@@ -7,12 +7,14 @@
 //! structured values are JSON text. Aggregates are cast to `BIGINT` or `DOUBLE PRECISION`.
 
 pub mod audit;
+pub mod backup;
 pub mod cases;
 mod connect;
 pub mod directory;
 mod error;
 pub mod identity;
 pub mod instruments;
+pub mod keys;
 mod migrate;
 pub mod outbox;
 pub mod people;
@@ -22,10 +24,12 @@ pub mod sessions;
 pub mod testing;
 
 pub use audit::{AccessLogQuery, VerifyError, VerifyReport};
+pub use backup::{BackupError, Restored};
 pub use connect::{Backend, Store, WriteTx};
 pub use error::StoreError;
 pub use identity::{Agency, NewUser, User};
 pub use instruments::{NewInstrumentVersion, PublishedVersion};
+pub use keys::{AuditKeys, KeyError};
 pub use migrate::{MIGRATIONS_LATEST, Migration, migrations};
 pub use outbox::{Notification, OutboxMessage};
 pub use sessions::{ApiToken, SessionRow, SessionUser};

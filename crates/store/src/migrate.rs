@@ -38,6 +38,7 @@ const ALL: &[Migration] = &[
     migration!(7, "0007_caseload"),
     migration!(8, "0008_instruments"),
     migration!(9, "0009_audit_chain"),
+    migration!(10, "0010_signed_audit"),
     migration!(30, "0030_person_restriction"),
 ];
 
@@ -116,6 +117,40 @@ async fn apply_pending(
         .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
         tracing::info!(version = m.version, name = m.name, "applied migration");
+    }
+    Ok(())
+}
+
+/// The schema step from which checkpoints and the head are signed.
+pub const SIGNED_AUDIT: i64 = 10;
+
+/// Checks, reading only, that the database at `label` is a Pathways database this binary
+/// understands and that its audit log is signed.
+pub(crate) async fn check_version(store: &Store, label: &str) -> Result<(), StoreError> {
+    let applied: Vec<i64> = match sqlx::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(store.pool())
+        .await
+    {
+        Ok(v) => v,
+        Err(sqlx::Error::Database(db))
+            if db.code().as_deref() == Some("42P01") || db.message().contains("no such table") =>
+        {
+            return Err(StoreError::NotPathways(label.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let current = applied.iter().copied().max().unwrap_or(0);
+    if current > MIGRATIONS_LATEST {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            latest: MIGRATIONS_LATEST,
+        });
+    }
+    if !applied.contains(&SIGNED_AUDIT) {
+        return Err(StoreError::SchemaTooOld {
+            found: current,
+            needed: SIGNED_AUDIT,
+        });
     }
     Ok(())
 }

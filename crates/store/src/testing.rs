@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::{Store, StoreError};
+use crate::{AuditKeys, Store, StoreError};
+use pathways_domain::audit::signed::KeyRing;
 
 /// A database that exists only for one test and is removed when dropped.
 pub struct TestDatabase {
@@ -11,6 +12,8 @@ pub struct TestDatabase {
     pub store: Store,
     /// The URL it was opened with.
     pub url: String,
+    /// The key its audit log is signed with (held in memory only).
+    pub keys: AuditKeys,
     cleanup: Cleanup,
 }
 
@@ -28,10 +31,12 @@ impl TestDatabase {
         let dir = std::env::temp_dir().join(format!("pathways-test-{}", uuid::Uuid::new_v4()));
         let path = dir.join("pathways.db");
         let url = path.display().to_string();
-        let store = Store::connect(&url).await?;
+        let keys = AuditKeys::generate();
+        let store = Store::connect(&url, keys.clone()).await?;
         Ok(TestDatabase {
             store,
             url,
+            keys,
             cleanup: Cleanup::Folder(dir),
         })
     }
@@ -54,12 +59,19 @@ impl TestDatabase {
             .execute(&mut admin)
             .await?;
         let url = replace_database(&admin_url, &name);
-        let store = Store::connect(&url).await?;
+        let keys = AuditKeys::generate();
+        let store = Store::connect(&url, keys.clone()).await?;
         Ok(Some(TestDatabase {
             store,
             url,
+            keys,
             cleanup: Cleanup::Postgres { admin_url, name },
         }))
+    }
+
+    /// The public keys this database's audit log is verified against.
+    pub fn ring(&self) -> KeyRing {
+        self.keys.ring()
     }
 
     /// Every backend available to this test run: SQLite always, PostgreSQL when configured.

@@ -2,7 +2,7 @@
 //! agency and users, opens a signed-in administrator session, and serves the application
 //! with auditing of reads on or off, so `wrk` can measure authenticated page views.
 //!
-//! Usage: `audit_bench_server --database URL --audit-reads on|off [--listen ADDR]`.
+//! Usage: `audit_bench_server --database URL --audit-reads on|off [--listen ADDR] [--audit-key FILE]`.
 //! Prints one line `READY <url> <cookie>` when it is serving, then serves until killed.
 
 use std::net::SocketAddr;
@@ -16,17 +16,20 @@ struct Args {
     database: String,
     audit_reads: bool,
     listen: SocketAddr,
+    audit_key: Option<std::path::PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut database = None;
     let mut audit_reads = None;
     let mut listen: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let mut audit_key = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--database" => database = Some(value),
+            "--audit-key" => audit_key = Some(value.into()),
             "--audit-reads" => {
                 audit_reads = Some(match value.as_str() {
                     "on" => true,
@@ -46,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
         database: database.ok_or("--database is required")?,
         audit_reads: audit_reads.ok_or("--audit-reads on|off is required")?,
         listen,
+        audit_key,
     })
 }
 
@@ -90,10 +94,14 @@ async fn seed(store: &Store) -> Result<(String, String), Box<dyn std::error::Err
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args().map_err(|e| {
         format!(
-            "{e}\nusage: audit_bench_server --database URL --audit-reads on|off [--listen ADDR]"
+            "{e}\nusage: audit_bench_server --database URL --audit-reads on|off [--listen ADDR] [--audit-key FILE]"
         )
     })?;
-    let store = Store::connect(&args.database).await?;
+    let keys = match &args.audit_key {
+        Some(path) => pathways_store::AuditKeys::load_or_create(path)?,
+        None => pathways_store::AuditKeys::generate(),
+    };
+    let store = Store::connect(&args.database, keys).await?;
     let (admin, viewed) = seed(&store).await?;
     let raw = crypto::random_token();
     store

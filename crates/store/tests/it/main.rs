@@ -2,6 +2,8 @@
 //! `PATHWAYS_TEST_POSTGRES_URL` names a server.
 
 mod audit;
+mod audit_signed;
+mod backup;
 mod cases;
 mod directory;
 mod identity;

@@ -1,4 +1,4 @@
-use pathways_store::{MIGRATIONS_LATEST, Store, StoreError};
+use pathways_store::{AuditKeys, MIGRATIONS_LATEST, Store, StoreError};
 
 use crate::on_every_backend;
 
@@ -9,7 +9,9 @@ async fn fresh_database_is_at_the_latest_version_and_reopening_is_a_no_op() {
             db.store.schema_version().await.expect("version"),
             MIGRATIONS_LATEST
         );
-        let again = Store::connect(&db.url).await.expect("reopens");
+        let again = Store::connect(&db.url, db.keys.clone())
+            .await
+            .expect("reopens");
         assert_eq!(
             again.schema_version().await.expect("version"),
             MIGRATIONS_LATEST
@@ -27,7 +29,9 @@ async fn a_newer_schema_is_refused_with_a_clear_message() {
         .execute(db.store.pool())
         .await
         .expect("insert");
-        let err = Store::connect(&db.url).await.expect_err("must refuse");
+        let err = Store::connect(&db.url, db.keys.clone())
+            .await
+            .expect_err("must refuse");
         assert!(
             matches!(err, StoreError::SchemaTooNew { found, latest } if found == MIGRATIONS_LATEST + 1 && latest == MIGRATIONS_LATEST)
         );
@@ -51,7 +55,9 @@ async fn a_step_missing_below_the_newest_applied_one_is_still_applied() {
                 .await
                 .expect("setup");
         }
-        let again = Store::connect(&db.url).await.expect("reopens");
+        let again = Store::connect(&db.url, db.keys.clone())
+            .await
+            .expect("reopens");
         assert_eq!(
             again.schema_version().await.expect("version"),
             MIGRATIONS_LATEST
@@ -75,7 +81,7 @@ async fn foreign_keys_are_enforced() {
 
 #[tokio::test]
 async fn unusable_locations_get_clear_errors() {
-    let err = Store::connect("/proc/no-such-dir/x.db")
+    let err = Store::connect("/proc/no-such-dir/x.db", AuditKeys::generate())
         .await
         .expect_err("unwritable");
     assert!(
@@ -83,7 +89,7 @@ async fn unusable_locations_get_clear_errors() {
             .starts_with("cannot use database file /proc/no-such-dir/x.db"),
         "{err}"
     );
-    let err = Store::connect("postgres://nobody@127.0.0.1:1/none")
+    let err = Store::connect("postgres://nobody@127.0.0.1:1/none", AuditKeys::generate())
         .await
         .expect_err("no server");
     assert!(
@@ -91,7 +97,7 @@ async fn unusable_locations_get_clear_errors() {
             .starts_with("cannot connect to the database at postgres://…@127.0.0.1:1/none"),
         "{err}"
     );
-    let err = Store::connect("mysql://x")
+    let err = Store::connect("mysql://x", AuditKeys::generate())
         .await
         .expect_err("unknown scheme");
     assert!(err.to_string().contains("is not understood"), "{err}");

@@ -117,12 +117,19 @@ struct AuditPage {
     verified: Option<(bool, String)>,
 }
 
+/// How many of the newest entries the audit log page shows.
+const RECENT: i64 = 200;
+
 async fn audit_page(
     state: &AppState,
     staff: &Staff,
     verified: Option<(bool, String)>,
 ) -> Result<Response, AppError> {
-    let rows = state.store().recent_audit(200).await?;
+    // Reading the audit log is itself recorded: who looked, and at which page.
+    let mut viewed = staff.event("audit_log_viewed", "audit_log", "", "allowed");
+    viewed.reason = format!("newest {RECENT} entries");
+    state.store().audit(viewed).await?;
+    let rows = state.store().recent_audit(RECENT).await?;
     render(AuditPage {
         chrome: staff.chrome(state, "Audit log"),
         entries: entries(state, rows).await?,
@@ -142,7 +149,8 @@ pub(super) async fn log(State(state): State<AppState>, staff: Staff) -> Response
 pub(super) async fn verify(State(state): State<AppState>, staff: Staff) -> Response {
     let result = async {
         staff.require(Permission::Administer)?;
-        let verdict = match state.store().verify_audit().await {
+        let trust = state.store().audit_keys()?.ring();
+        let verdict = match state.store().verify_audit(&trust, &[]).await {
             Ok(r) => (
                 true,
                 format!(
@@ -152,6 +160,7 @@ pub(super) async fn verify(State(state): State<AppState>, staff: Staff) -> Respo
             ),
             Err(VerifyError::Broken(b)) => (false, format!("Audit chain broken: {b}.")),
             Err(VerifyError::Store(e)) => return Err(e.into()),
+            Err(e) => (false, format!("Audit chain could not be checked: {e}.")),
         };
         let outcome = if verdict.0 { "intact" } else { "broken" };
         state
@@ -291,10 +300,10 @@ pub(super) async fn access_log(
         } else {
             Vec::new()
         };
-        state
-            .store()
-            .audit(staff.event("access_log_viewed", &record_type, &record_id, "allowed"))
-            .await?;
+        // Which record's log, and with which filter, is recorded with the view.
+        let mut viewed = staff.event("access_log_viewed", &record_type, &record_id, "allowed");
+        viewed.reason = filter_description(&user, &q.from, &q.to);
+        state.store().audit(viewed).await?;
         let page = AccessLogPage {
             chrome: staff.chrome(&state, "Access log"),
             entries: entries(&state, rows).await?,
@@ -314,6 +323,21 @@ pub(super) async fn access_log(
     }
     .await;
     respond(&state, result)
+}
+
+/// The filter of an access-log view as the audit entry records it, e.g.
+/// `filter: user=ID from=2026-03-01`; empty without a filter.
+fn filter_description(user: &str, from: &str, to: &str) -> String {
+    let parts: Vec<String> = [("user", user), ("from", from), ("to", to)]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}={}", v.trim().chars().take(40).collect::<String>()))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("filter: {}", parts.join(" "))
+    }
 }
 
 #[cfg(test)]

@@ -373,7 +373,8 @@ async fn audit_page_verifies_the_chain_and_names_a_tampered_entry() {
     let res = post_form(&app, &client, "/admin/audit/verify", &csrf, &[]).await;
     assert_eq!(res.status(), 200);
     let verdict = element_text(&res.text().await.expect("body"), "verify-result");
-    assert_eq!(verdict, "Audit chain intact: 3 entries, 0 checkpoints.");
+    // Three reads of the user, and the view of the audit log itself.
+    assert_eq!(verdict, "Audit chain intact: 4 entries, 0 checkpoints.");
     app.sql("UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 2")
         .await;
     let res = post_form(&app, &client, "/admin/audit/verify", &csrf, &[]).await;
@@ -381,6 +382,60 @@ async fn audit_page_verifies_the_chain_and_names_a_tampered_entry() {
     assert!(
         verdict.starts_with("Audit chain broken: entry 2:"),
         "{verdict}"
+    );
+}
+
+#[tokio::test]
+async fn viewing_the_audit_log_and_an_access_log_is_itself_audited() {
+    let app = App::start().await;
+    let admin = app
+        .user("root@example.org", "Ada Admin", &[Role::Administrator])
+        .await;
+    let target = app
+        .user("ana@example.org", "Ana Lyst", &[Role::Analyst])
+        .await;
+    let (client, _, _) = app.session(&admin).await;
+    assert_eq!(get(&app, &client, "/admin/audit").await.status(), 200);
+    let path = format!(
+        "/access-log/user/{}?user={}&from=2026-01-01&to=",
+        target.id, admin.id
+    );
+    assert_eq!(get(&app, &client, &path).await.status(), 200);
+    let log = app.store().recent_audit(10).await.expect("audit");
+    let views: Vec<(&str, &str, &str, &str, &str)> = log
+        .iter()
+        .rev()
+        .filter(|e| e.event.action.ends_with("_viewed"))
+        .map(|e| {
+            let ev = &e.event;
+            (
+                ev.action.as_str(),
+                ev.actor_id.as_str(),
+                ev.record_type.as_str(),
+                ev.record_id.as_str(),
+                ev.reason.as_str(),
+            )
+        })
+        .collect();
+    let filter = format!("filter: user={} from=2026-01-01", admin.id);
+    assert_eq!(
+        views,
+        [
+            (
+                "audit_log_viewed",
+                admin.id.as_str(),
+                "audit_log",
+                "",
+                "newest 200 entries"
+            ),
+            (
+                "access_log_viewed",
+                admin.id.as_str(),
+                "user",
+                target.id.as_str(),
+                filter.as_str()
+            ),
+        ]
     );
 }
 
