@@ -129,7 +129,9 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
         match e {
             StoreError::NotFound { .. } => Error::NotFound,
-            StoreError::Connect { .. } => Error::Unavailable(e.to_string()),
+            StoreError::Connect { .. } | StoreError::Unavailable(_) => {
+                Error::Unavailable(e.to_string())
+            }
             StoreError::Sql(sqlx_error) if is_unavailable(&sqlx_error) => {
                 Error::Unavailable(sqlx_error.to_string())
             }

@@ -3,8 +3,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+use pathways_web::client::ProxyRange;
 use serde::Deserialize;
 
 /// The audit signing key's file name in the data folder, unless set otherwise.
@@ -54,6 +56,51 @@ pub struct ServeArgs {
     /// Settings file (TOML) [env: PATHWAYS_CONFIG] [default: ./pathways.toml if present]
     #[arg(long, short = 'c', env = "PATHWAYS_CONFIG", hide_env = true)]
     pub config: Option<PathBuf>,
+    /// A reverse proxy (address or CIDR range) whose X-Forwarded-For or Forwarded header
+    /// names the client; repeat for several [env: PATHWAYS_TRUSTED_PROXIES, comma-separated] [default: none]
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "ADDR_OR_CIDR",
+        env = "PATHWAYS_TRUSTED_PROXIES",
+        hide_env = true,
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<ProxyRange>,
+    /// Database connections each process keeps at most, plus one for the audit writer [env: PATHWAYS_DB_POOL_SIZE] [default: 8 on SQLite; PostgreSQL: twice the cores, 4 to 10]
+    #[arg(long, value_name = "N", env = "PATHWAYS_DB_POOL_SIZE", hide_env = true)]
+    pub db_pool_size: Option<u32>,
+    /// Most open HTTP connections; the idlest is closed to make room [env: PATHWAYS_MAX_CONNECTIONS] [default: 1000]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "PATHWAYS_MAX_CONNECTIONS",
+        hide_env = true
+    )]
+    pub max_connections: Option<usize>,
+    /// Seconds a client may take to send a request's headers [env: PATHWAYS_HEADER_TIMEOUT] [default: 10]
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "PATHWAYS_HEADER_TIMEOUT",
+        hide_env = true
+    )]
+    pub header_timeout: Option<u64>,
+    /// Seconds a kept-alive connection may wait for its next request [env: PATHWAYS_IDLE_TIMEOUT] [default: 60]
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "PATHWAYS_IDLE_TIMEOUT",
+        hide_env = true
+    )]
+    pub idle_timeout: Option<u64>,
+    /// Seconds a request may take, body included, before it is answered 503 [env: PATHWAYS_REQUEST_TIMEOUT] [default: 30]
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "PATHWAYS_REQUEST_TIMEOUT",
+        hide_env = true
+    )]
+    pub request_timeout: Option<u64>,
 }
 
 /// The TOML file's shape; every key optional. Unknown keys are an error so typos surface.
@@ -72,6 +119,12 @@ pub struct FileConfig {
     session_idle_minutes: Option<i64>,
     session_absolute_hours: Option<i64>,
     require_totp_for_case_roles: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
+    db_pool_size: Option<u32>,
+    max_connections: Option<usize>,
+    header_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
 }
 
 /// Fully resolved settings.
@@ -89,6 +142,10 @@ pub struct Settings {
     pub log: String,
     /// Web settings.
     pub web: pathways_web::WebSettings,
+    /// Database pool settings.
+    pub store: pathways_store::StoreOptions,
+    /// Connection limits of the HTTP server.
+    pub limits: crate::server::Limits,
 }
 
 impl Settings {
@@ -111,7 +168,7 @@ impl Settings {
     /// Opens (and migrates) the database, signing the audit log with the configured key.
     pub async fn connect(&self) -> anyhow::Result<pathways_store::Store> {
         let keys = self.audit_keys()?;
-        Ok(pathways_store::Store::connect(&self.database_url, keys).await?)
+        Ok(pathways_store::Store::connect_with(&self.database_url, keys, self.store).await?)
     }
 }
 
@@ -161,6 +218,56 @@ impl ServeArgs {
         if idle <= 0 || absolute <= 0 {
             bail!("session_idle_minutes and session_absolute_hours must be positive");
         }
+        let trusted_proxies = if self.trusted_proxies.is_empty() {
+            file.trusted_proxies
+                .unwrap_or_default()
+                .iter()
+                .map(|p| p.parse())
+                .collect::<Result<Vec<ProxyRange>, _>>()
+                .context("settings file: trusted_proxies")?
+        } else {
+            self.trusted_proxies.clone()
+        };
+        let mut store = pathways_store::StoreOptions::defaults_for(&database_url);
+        if let Some(n) = self.db_pool_size.or(file.db_pool_size) {
+            if n == 0 {
+                bail!("db_pool_size must be at least 1");
+            }
+            store.pool_size = n;
+        }
+        let default_limits = crate::server::Limits::default();
+        let secs = |flag: Option<u64>, file: Option<u64>, default: Duration, name: &str| match flag
+            .or(file)
+        {
+            Some(0) => bail!("{name} must be at least 1 second"),
+            Some(s) => Ok(Duration::from_secs(s)),
+            None => Ok(default),
+        };
+        let limits = crate::server::Limits {
+            max_connections: match self.max_connections.or(file.max_connections) {
+                Some(0) => bail!("max_connections must be at least 1"),
+                Some(n) => n,
+                None => default_limits.max_connections,
+            },
+            header_timeout: secs(
+                self.header_timeout,
+                file.header_timeout_secs,
+                default_limits.header_timeout,
+                "header_timeout_secs",
+            )?,
+            idle_timeout: secs(
+                self.idle_timeout,
+                file.idle_timeout_secs,
+                default_limits.idle_timeout,
+                "idle_timeout_secs",
+            )?,
+        };
+        let request_timeout = secs(
+            self.request_timeout,
+            file.request_timeout_secs,
+            defaults.request_timeout,
+            "request_timeout_secs",
+        )?;
         Ok(Settings {
             listen,
             database_url,
@@ -182,7 +289,11 @@ impl ServeArgs {
                     .unwrap_or(defaults.require_totp_for_case_roles),
                 audit_reads: defaults.audit_reads,
                 data_dir: data_dir.clone(),
+                trusted_proxies,
+                request_timeout,
             },
+            store,
+            limits,
         })
     }
 }
@@ -248,6 +359,56 @@ mod tests {
         assert_eq!(s.audit_key, PathBuf::from("/srv/p/audit-signing-key.pem"));
         assert_eq!(s.web.service_name, "Safer Borough");
         assert_eq!(s.web.session_idle_secs, 30 * 60);
+    }
+
+    #[test]
+    fn operations_settings_come_from_flags_or_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.toml");
+        std::fs::write(
+            &path,
+            "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\ndb_pool_size = 6\nmax_connections = 50\n\
+             header_timeout_secs = 3\nidle_timeout_secs = 20\nrequest_timeout_secs = 9\n",
+        )
+        .expect("write");
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        }
+        .resolve()
+        .expect("resolves");
+        assert_eq!(from_file.web.trusted_proxies.len(), 2);
+        assert!(from_file.web.trusted_proxies[0].contains("10.1.2.3".parse().expect("ip")));
+        assert_eq!(from_file.store.pool_size, 6);
+        assert_eq!(from_file.limits.max_connections, 50);
+        assert_eq!(from_file.limits.header_timeout, Duration::from_secs(3));
+        assert_eq!(from_file.limits.idle_timeout, Duration::from_secs(20));
+        assert_eq!(from_file.web.request_timeout, Duration::from_secs(9));
+        let flags = ServeArgs {
+            config: Some(path.clone()),
+            trusted_proxies: vec!["192.0.2.1".parse().expect("range")],
+            db_pool_size: Some(3),
+            ..ServeArgs::default()
+        }
+        .resolve()
+        .expect("resolves");
+        assert_eq!(flags.web.trusted_proxies.len(), 1);
+        assert_eq!(flags.store.pool_size, 3);
+        let defaults = ServeArgs::default().resolve().expect("defaults");
+        assert!(defaults.web.trusted_proxies.is_empty());
+        assert_eq!(defaults.store.pool_size, 8, "SQLite default");
+        std::fs::write(&path, "trusted_proxies = [\"proxy.internal\"]\n").expect("write");
+        let err = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        }
+        .resolve()
+        .expect_err("not an address");
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("trusted_proxies") && text.contains("proxy.internal"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -191,6 +191,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             data_dir: args.data_dir.clone(),
             ..pathways_web::WebSettings::default()
         },
+        store: pathways_store::StoreOptions::defaults_for("demo.db"),
+        limits: crate::server::Limits::default(),
     };
     serve::init_logging(&settings);
     let listener = if args.no_serve {
@@ -229,7 +231,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 "Open http://{} in a browser. Press Ctrl-C to stop.",
                 args.listen
             );
-            serve::run_until_shutdown(listener, store, settings.web).await
+            serve::run_until_shutdown(listener, store, settings.web, settings.limits).await
         }
     }
 }

@@ -13,6 +13,7 @@ mod demo_referrals;
 mod directory;
 mod people;
 mod serve;
+mod server;
 
 use std::process::ExitCode;
 

@@ -1,7 +1,7 @@
 //! Running the server: logging, opening the store, binding the port, and shutting down
 //! gracefully on SIGTERM or Ctrl-C.
 
-use anyhow::Context;
+use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -24,7 +24,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     init_logging(&settings);
     let store = settings.connect().await?;
     let listener = bind(settings.listen).await?;
-    run_until_shutdown(listener, store, settings.web).await
+    run_until_shutdown(listener, store, settings.web, settings.limits).await
 }
 
 /// Binds the listening socket with a clear message when the port is taken.
@@ -41,8 +41,20 @@ pub async fn run_until_shutdown(
     listener: TcpListener,
     store: pathways_store::Store,
     web: pathways_web::WebSettings,
+    limits: crate::server::Limits,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
+    if let Some(files) = crate::server::open_files_limit()
+        && files < limits.max_connections as u64 + 64
+    {
+        tracing::warn!(
+            open_files = files,
+            max_connections = limits.max_connections,
+            "the open-file limit is below max_connections plus room for the database and \
+                 files; raise the limit (LimitNOFILE=) or lower max_connections"
+        );
+    }
+    let drain = web.request_timeout + std::time::Duration::from_secs(5);
     let state = pathways_web::AppState::new(store.clone(), web);
     let app = pathways_web::router(state);
     let outbox = pathways_web::notify::spawn_worker(
@@ -50,15 +62,8 @@ pub async fn run_until_shutdown(
         pathways_web::notify::NotifySettings::from_env(),
     );
     tracing::info!(%addr, "serving");
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("server failed");
+    crate::server::serve(listener, app, limits, shutdown_signal(), drain).await;
     outbox.abort();
-    served?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -232,6 +232,12 @@ fn print_report(out: &mut dyn Write, r: &ImportReport) -> std::io::Result<()> {
     for s in &r.skipped_files {
         writeln!(out, "  skipped (not a police.uk data file): {s}")?;
     }
+    if let Some(holder) = &r.stale_lock_cleared {
+        writeln!(
+            out,
+            "  an earlier import (process {holder}) had stopped without finishing; its lock was cleared and nothing of it was kept"
+        )?;
+    }
     Ok(())
 }
 

@@ -89,13 +89,15 @@ pub enum InsightError {
     },
     /// Another import holds the store's lock.
     #[error(
-        "crime store {path} is locked by another import (lock file {lock}); wait for it to finish, or delete the lock file if no import is running"
+        "crime store {path} is being imported into by process {holder} (lock file {lock}); wait for that import to finish"
     )]
     Locked {
         /// Store directory.
         path: PathBuf,
         /// Lock file.
         lock: PathBuf,
+        /// The importing process as its lock file names it (`pid on host`).
+        holder: String,
     },
     /// A geography input file is malformed.
     #[error("{path} line {line}: {reason}")]

@@ -111,6 +111,9 @@ pub struct ImportReport {
     pub segments_written: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// The lock file left by an import that died (its process as the file named it),
+    /// cleared by this one.
+    pub stale_lock_cleared: Option<String>,
 }
 
 /// Identity hasher for fingerprints that are already uniformly distributed.
@@ -196,7 +199,7 @@ pub fn import_paths(
             "chunk rows must be positive and the zip ratio limit above 1".into(),
         ));
     }
-    let _lock = LockGuard::acquire(store_dir)?;
+    let lock = LockGuard::acquire(store_dir)?;
     let store = Store::open(store_dir)?;
     let geo = Geo::load(store_dir).ok().flatten().map(Arc::new);
     let mut imp = Importer {
@@ -217,7 +220,8 @@ pub fn import_paths(
     let result = imp.run(paths, progress);
     match result {
         Ok(()) => {
-            let report = imp.commit()?;
+            let mut report = imp.commit()?;
+            report.stale_lock_cleared = lock.stale.clone();
             Ok(report)
         }
         Err(e) => {

@@ -859,37 +859,139 @@ pub fn lsoa_ranks(dicts: &Dicts) -> Vec<u32> {
     rank
 }
 
-/// Holds the store's import lock for its lifetime (create-new lock file, removed on drop).
+/// Holds the store's import lock for its lifetime: an operating-system lock on
+/// `import.lock` (flock; on NFSv4 a lock the server keeps), which the kernel releases when
+/// the holder exits however it ends, killed included. A lock file left by a process that
+/// died is therefore never in the way, and a live import's lock is never taken over.
 #[derive(Debug)]
 pub struct LockGuard {
-    path: PathBuf,
+    file: File,
+    /// What the previous holder's lock file said, when it died without clearing it.
+    pub stale: Option<String>,
 }
 
 impl LockGuard {
-    /// Takes the lock, failing if another import holds it.
+    /// Takes the lock, failing at once if a running import holds it.
     pub fn acquire(dir: &Path) -> Result<LockGuard, InsightError> {
         fs::create_dir_all(dir).map_err(|e| InsightError::io(dir, e))?;
         let path = dir.join("import.lock");
-        match fs::OpenOptions::new()
+        let mut file = fs::OpenOptions::new()
+            .read(true)
             .write(true)
-            .create_new(true)
+            .create(true)
+            .truncate(false)
             .open(&path)
+            .map_err(|e| InsightError::io(&path, e))?;
+        let mut said = String::new();
+        if let Err(e) =
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
         {
-            Ok(mut f) => {
-                let _ = writeln!(f, "{}", std::process::id());
-                Ok(LockGuard { path })
+            if e == rustix::io::Errno::WOULDBLOCK {
+                let _ = file.read_to_string(&mut said);
+                return Err(InsightError::Locked {
+                    path: dir.to_path_buf(),
+                    lock: path,
+                    holder: holder_of(&said),
+                });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(InsightError::Locked {
-                path: dir.to_path_buf(),
-                lock: path,
-            }),
-            Err(e) => Err(InsightError::io(&path, e)),
+            return Err(InsightError::io(&path, e.into()));
         }
+        file.read_to_string(&mut said)
+            .map_err(|e| InsightError::io(&path, e))?;
+        let stale = (!said.trim().is_empty()).then(|| holder_of(&said));
+        let me = format!("{} on {}\n", std::process::id(), host_name());
+        file.set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
+            .and_then(|()| file.write_all(me.as_bytes()))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| InsightError::io(&path, e))?;
+        Ok(LockGuard { file, stale })
     }
+}
+
+fn holder_of(said: &str) -> String {
+    match said.trim() {
+        "" => "(unknown)".into(),
+        s => s.to_string(),
+    }
+}
+
+fn host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this host".into())
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        // The file stays (removing it would race another process opening it); emptied, it
+        // says no one holds it, and closing the file releases the lock.
+        let _ = self.file.set_len(0);
+    }
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn a_live_import_holds_the_lock_and_a_dead_ones_file_is_cleared() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let held = LockGuard::acquire(dir.path()).expect("first");
+        assert!(held.stale.is_none());
+        // A second opening of the file is a second holder as far as the kernel is concerned,
+        // as another process would be.
+        match LockGuard::acquire(dir.path()) {
+            Err(InsightError::Locked { holder, .. }) => {
+                assert!(
+                    holder.starts_with(&std::process::id().to_string()),
+                    "{holder}"
+                );
+            }
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        drop(held);
+        LockGuard::acquire(dir.path()).expect("free once released");
+        // A process killed mid-import leaves its file behind, with no lock on it.
+        std::fs::write(dir.path().join("import.lock"), "4242 on elsewhere\n").expect("write");
+        let taken = LockGuard::acquire(dir.path()).expect("a dead holder does not block");
+        assert_eq!(taken.stale.as_deref(), Some("4242 on elsewhere"));
+    }
+
+    #[test]
+    fn a_killed_process_leaves_no_lock() {
+        // flock(1) stands in for an import killed with SIGKILL while holding the lock.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let lock = dir.path().join("import.lock");
+        std::fs::write(&lock, "").expect("write");
+        // --no-fork: the lock holder is the process killed, not a child that outlives it.
+        let Ok(mut holder) = std::process::Command::new("flock")
+            .arg("--no-fork")
+            .arg(&lock)
+            .args(["sleep", "600"])
+            .spawn()
+        else {
+            eprintln!("skipped: flock(1) is not installed");
+            return;
+        };
+        // Wait until the holder really holds it (bounded), then it must block us.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match LockGuard::acquire(dir.path()) {
+                Err(InsightError::Locked { .. }) => break,
+                Ok(g) => {
+                    drop(g);
+                    assert!(
+                        std::time::Instant::now() < until,
+                        "flock never took the lock"
+                    );
+                    std::thread::yield_now();
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        holder.kill().expect("kill -9");
+        holder.wait().expect("reaped");
+        LockGuard::acquire(dir.path()).expect("the dead holder's lock is gone");
     }
 }

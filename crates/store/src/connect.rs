@@ -27,8 +27,46 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite file, whose disk the readiness check watches.
+    sqlite_file: Option<PathBuf>,
     /// The audit writer and its signing key; `None` on a read-only store.
     audit: Option<std::sync::Arc<(crate::audit::AuditWriter, AuditKeys)>>,
+}
+
+/// How a [`Store`] uses its database connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Connections the request pool keeps at most; the audit writer has one more of its own.
+    pub pool_size: u32,
+    /// How long a request waits for a pooled connection before it is refused as busy.
+    pub acquire_timeout: Duration,
+}
+
+impl StoreOptions {
+    /// The defaults for a backend: see [`default_pool_size`]; a request waits at most two
+    /// seconds for a connection, so an exhausted pool answers "busy" at once instead of
+    /// holding every caller until a long time-out.
+    pub fn defaults_for(url: &str) -> StoreOptions {
+        let postgres = matches!(parse_target(url), Ok(Target::Postgres(_)));
+        StoreOptions {
+            pool_size: default_pool_size(postgres),
+            acquire_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Pooled connections one process keeps by default. SQLite: 8 (one writer at a time, the
+/// rest read beside it). PostgreSQL: twice the CPU cores, between 4 and 10. Every query
+/// here is short, so a few connections serve many concurrent requests; more connections
+/// than the machine can run at once only add context switches, and a bound that does not
+/// grow with the cores keeps several processes inside PostgreSQL's default
+/// `max_connections` of 100 (three processes on 16 cores: 3 × (10 + 1) = 33).
+pub fn default_pool_size(postgres: bool) -> u32 {
+    if !postgres {
+        return 8;
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(cores * 2).unwrap_or(10).clamp(4, 10)
 }
 
 /// A database location, parsed once from the configured URL.
@@ -57,11 +95,21 @@ fn parse_target(url: &str) -> Result<Target, StoreError> {
 }
 
 /// Pool options for a SQLite file: settings every connection must hold.
-fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
+fn sqlite_pool_options(max_connections: u32, acquire_timeout: Duration) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
+        .after_release(|conn, _meta| {
+            Box::pin(async move {
+                use sqlx::Connection as _;
+                let was_open = conn.execute("ROLLBACK").await.is_ok();
+                Ok(sqlite_connection_is_clean(
+                    was_open,
+                    conn.is_in_transaction(),
+                ))
+            })
+        })
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 // Every connection must enforce references and wait, not fail, on a
@@ -85,6 +133,29 @@ fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
                 Ok(())
             })
         })
+}
+
+/// Decides whether a SQLite connection may go back to the pool.
+///
+/// When a write fails for want of space (or on an I/O error) SQLite may roll the whole
+/// transaction back by itself, and sqlx, which counts transactions, does not see it: its
+/// rollback then fails, the count stays at one, and the next transaction on the connection
+/// is opened as a savepoint. Rolling that one back (`ROLLBACK TO`) leaves the transaction it
+/// implicitly began open, holding the database's write lock: every other connection then
+/// failed with "database is locked" until the process restarted. So every released
+/// connection is checked: a plain `ROLLBACK` ends any transaction still open (normally
+/// there is none and it fails harmlessly), and a connection whose count no longer matches
+/// is closed, so the pool opens a fresh one. `was_open`: the `ROLLBACK` found a transaction;
+/// `counted_open`: sqlx still counts one.
+fn sqlite_connection_is_clean(was_open: bool, counted_open: bool) -> bool {
+    if was_open || counted_open {
+        tracing::warn!(
+            transaction_left_open = was_open,
+            "a database connection's transaction state was out of step; closing it"
+        );
+        return false;
+    }
+    true
 }
 
 fn redact(url: &str) -> String {
@@ -123,10 +194,24 @@ impl Store {
     /// `keys`; a log whose head is signed by a key `keys` does not trust is refused, and a log
     /// never signed is adopted by a key made just now.
     pub async fn connect(url: &str, keys: AuditKeys) -> Result<Store, StoreError> {
+        Self::connect_with(url, keys, StoreOptions::defaults_for(url)).await
+    }
+
+    /// [`Store::connect`] with explicit pool settings.
+    pub async fn connect_with(
+        url: &str,
+        keys: AuditKeys,
+        options: StoreOptions,
+    ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
+        if options.pool_size == 0 {
+            return Err(StoreError::Unavailable(
+                "the database pool size must be at least 1".into(),
+            ));
+        }
         let (mut store, writer) = match parse_target(url)? {
-            Target::Sqlite(path) => Self::open_sqlite(&path).await?,
-            Target::Postgres(pg) => Self::open_postgres(&pg).await?,
+            Target::Sqlite(path) => Self::open_sqlite(&path, options).await?,
+            Target::Postgres(pg) => Self::open_postgres(&pg, options).await?,
         };
         migrate::run(&store).await?;
         store.check_audit_key(&keys).await?;
@@ -169,16 +254,15 @@ impl Store {
                 (pool, Backend::Postgres)
             }
         };
-        let store = Store {
-            pool,
-            backend,
-            audit: None,
-        };
+        let store = Store::unaudited(pool, backend);
         migrate::check_version(&store, &redact(url)).await?;
         Ok(store)
     }
 
-    async fn open_sqlite(path: &Path) -> Result<(Store, AnyPool), StoreError> {
+    async fn open_sqlite(
+        path: &Path,
+        options: StoreOptions,
+    ) -> Result<(Store, AnyPool), StoreError> {
         check_sqlite_path(path)?;
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let opts = sqlx::any::AnyConnectOptions::from_str(&url)?;
@@ -186,25 +270,38 @@ impl Store {
             path: path.display().to_string(),
             reason: e.to_string(),
         };
-        let pool = sqlite_pool_options(8)
+        let pool = sqlite_pool_options(options.pool_size, options.acquire_timeout)
             .connect_with(opts.clone())
             .await
             .map_err(fail)?;
-        let writer = sqlite_pool_options(1)
+        let writer = sqlite_pool_options(1, Duration::from_secs(10))
             .connect_with(opts)
             .await
             .map_err(fail)?;
-        Ok((Store::unaudited(pool, Backend::Sqlite), writer))
+        let mut store = Store::unaudited(pool, Backend::Sqlite);
+        store.sqlite_file = Some(path.to_path_buf());
+        Ok((store, writer))
     }
 
-    async fn open_postgres(url: &str) -> Result<(Store, AnyPool), StoreError> {
+    async fn open_postgres(
+        url: &str,
+        options: StoreOptions,
+    ) -> Result<(Store, AnyPool), StoreError> {
         let fail = |e: sqlx::Error| StoreError::Connect {
             target: redact(url),
-            reason: e.to_string(),
+            reason: crate::error::server_reason(&e),
         };
+        // One connection first, on its own: a pool retries until its time-out and then
+        // reports only that it timed out, while the server's own refusal ("too many clients
+        // already", "password authentication failed", "database does not exist") is what
+        // an operator needs to read.
+        let first = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+            .await
+            .map_err(fail)?;
+        sqlx::Connection::close(first).await.map_err(fail)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(postgres_pool_size())
-            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(options.pool_size)
+            .acquire_timeout(options.acquire_timeout)
             .connect(url)
             .await
             .map_err(fail)?;
@@ -223,6 +320,7 @@ impl Store {
         Store {
             pool,
             backend,
+            sqlite_file: None,
             audit: None,
         }
     }
@@ -278,9 +376,37 @@ impl Store {
         Ok(self.write().await?.tx)
     }
 
-    /// True when a trivial query succeeds: the readiness probe.
+    /// True when a trivial query succeeds.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// The readiness check: a pooled connection can be had within the pool's time-out, and
+    /// the database takes a committed write (a full disk, a read-only file or server, or a
+    /// lock held for good all fail it). The write is one small row, so probing every few
+    /// seconds costs nothing worth counting.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        if let Some(free) = self.sqlite_file.as_deref().and_then(free_bytes) {
+            // A small probe reuses pages already there and can pass on a full disk, while
+            // any write that needs the file or its write-ahead log to grow fails.
+            if free < SQLITE_MIN_FREE {
+                return Err(StoreError::Unavailable(format!(
+                    "only {} KiB free on the database's disk; below {} MiB writes may fail",
+                    free / 1024,
+                    SQLITE_MIN_FREE >> 20
+                )));
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ('ready-probe', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(crate::now_unix().to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Closes every pooled connection (graceful shutdown).
@@ -386,13 +512,16 @@ impl WriteTx {
     }
 }
 
-/// PostgreSQL connections one process keeps at most: twice the CPU cores, between 4 and 32.
-/// Every query here is short, so a few connections serve many concurrent requests; more
-/// connections than the machine can run at once only add context switches and lengthen the
-/// slowest responses, while requests waiting for a connection queue fairly in the pool.
-fn postgres_pool_size() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    u32::try_from(cores * 2).unwrap_or(32).clamp(4, 32)
+/// Free space a SQLite database's disk must keep for the database to count as writable:
+/// room for the write-ahead log to grow to its checkpoint size (40 MiB, see
+/// `wal_autocheckpoint`) is what commits need between checkpoints.
+const SQLITE_MIN_FREE: u64 = 16 << 20;
+
+/// Bytes free to this process on the filesystem holding `file`.
+fn free_bytes(file: &Path) -> Option<u64> {
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty())?;
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 #[cfg(test)]

@@ -49,6 +49,10 @@ pub enum StoreError {
     /// A uniqueness or reference rule of the data would be broken.
     #[error("{0}")]
     Conflict(String),
+    /// No connection could be had in time: the pool is exhausted or the server is
+    /// unreachable. Retrying shortly may succeed.
+    #[error("the database is busy: no connection could be had in time ({0})")]
+    Unavailable(String),
     /// A write was given the access policy's proof for another action than the one it makes.
     #[error("the access policy's permission was for another action (needed: {0:?})")]
     NotAuthorized(pathways_domain::Action),
@@ -66,7 +70,31 @@ pub enum StoreError {
     Unaudited,
     /// Any other database error.
     #[error("database error: {0}")]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut => {
+                StoreError::Unavailable("every pooled connection was in use".into())
+            }
+            sqlx::Error::PoolClosed => StoreError::Unavailable("the pool is closed".into()),
+            other => StoreError::Sql(other),
+        }
+    }
+}
+
+/// The database server's own words for a failure: its message and error code when it sent
+/// one (for example `sorry, too many clients already (53300)`), else sqlx's description.
+pub(crate) fn server_reason(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) => format!("{} (code {code})", db.message()),
+            None => db.message().to_string(),
+        },
+        other => other.to_string(),
+    }
 }
 
 impl StoreError {

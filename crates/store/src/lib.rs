@@ -25,7 +25,7 @@ pub mod testing;
 
 pub use audit::{AccessLogQuery, VerifyError, VerifyReport};
 pub use backup::{BackupError, Restored};
-pub use connect::{Backend, Store, WriteTx};
+pub use connect::{Backend, Store, StoreOptions, WriteTx, default_pool_size};
 pub use error::StoreError;
 pub use identity::{Agency, NewUser, User};
 pub use instruments::{NewInstrumentVersion, PublishedVersion};

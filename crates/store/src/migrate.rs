@@ -39,6 +39,8 @@ const ALL: &[Migration] = &[
     migration!(8, "0008_instruments"),
     migration!(9, "0009_audit_chain"),
     migration!(10, "0010_signed_audit"),
+    migration!(15, "0015_outbox_lease"),
+    migration!(16, "0016_referral_numbers"),
     migration!(30, "0030_person_restriction"),
 ];
 

@@ -138,45 +138,94 @@ impl Store {
         rows.iter().map(message_from).collect()
     }
 
-    /// Messages due for a delivery attempt now.
-    pub async fn due_messages(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError> {
+    /// Messages due for a delivery attempt at `now`, unclaimed or with an expired claim
+    /// (for administrators and tests; senders use [`Store::claim_due`]).
+    pub async fn due_messages(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
         let sql = format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
-             AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"
+             AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
+             ORDER BY next_attempt_at, id LIMIT $2"
         );
         let rows = sqlx::query(&sql)
-            .bind(now_unix())
+            .bind(now)
             .bind(limit)
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(message_from).collect()
     }
 
-    /// Marks a message delivered.
-    pub async fn mark_sent(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE id = $2 AND sent_at IS NULL")
-            .bind(now_unix())
-            .bind(id)
-            .execute(self.pool())
+    /// Claims one message due at `now` for `owner` until `now + lease_secs`: a message no
+    /// one holds, or whose holder's lease has run out (a sender that died). Several senders
+    /// in several processes may claim at once: on PostgreSQL each skips rows another is
+    /// claiming (`FOR UPDATE SKIP LOCKED`); on SQLite claims are serialised by the write
+    /// lock. Only the holder can then mark the message sent or failed, which also ends the
+    /// claim.
+    pub async fn claim_due(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_secs: i64,
+    ) -> Result<Option<OutboxMessage>, StoreError> {
+        let skip_locked = match self.backend() {
+            crate::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            crate::Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE id = (\
+             SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
+             AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
+             ORDER BY next_attempt_at, id LIMIT 1 {skip_locked}) \
+             AND (lease_until IS NULL OR lease_until <= $3) RETURNING {OUTBOX_COLUMNS}"
+        );
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(&sql)
+            .bind(owner)
+            .bind(now + lease_secs)
+            .bind(now)
+            .fetch_optional(&mut *tx)
             .await?;
-        Ok(())
+        tx.commit().await?;
+        row.as_ref().map(message_from).transpose()
     }
 
-    /// Records a failed attempt: retried after `retry_in` seconds, or given up when `None`.
+    /// Marks a message delivered and ends `owner`'s claim on it, in one statement. False
+    /// when `owner` no longer held it (its lease ran out and another sender took it over).
+    pub async fn mark_sent(&self, id: &str, owner: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $2 AND lease_owner = $3 AND sent_at IS NULL",
+        )
+        .bind(now_unix())
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a failed attempt by `owner` and ends its claim: retried after `retry_in`
+    /// seconds, or given up when `None`.
     pub async fn mark_attempt_failed(
         &self,
         id: &str,
+        owner: &str,
         error: &str,
         retry_in: Option<i64>,
     ) -> Result<(), StoreError> {
         let now = now_unix();
         sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, failed_at = $3 WHERE id = $4",
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, failed_at = $3, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $4 AND lease_owner = $5 AND sent_at IS NULL",
         )
         .bind(error)
         .bind(now + retry_in.unwrap_or(0))
         .bind(if retry_in.is_none() { Some(now) } else { None })
         .bind(id)
+        .bind(owner)
         .execute(self.pool())
         .await?;
         Ok(())

@@ -181,20 +181,38 @@ fn year_of(unix: i64) -> i64 {
     yoe + era * 400 + i64::from(month <= 2)
 }
 
-/// Writes a referral inside an open transaction, numbering it within its year; returns it.
-pub async fn insert_referral(
+/// The next referral number. On PostgreSQL a sequence hands it out without any row lock,
+/// so concurrent referrals from several processes never wait on each other for it;
+/// numbers rise across years and may skip one when a transaction rolls back. On SQLite,
+/// which admits one writer at a time anyway, a counter row per year numbers them from 1.
+async fn next_number(
     tx: &mut Tx<'_>,
-    new: &NewReferral,
-    at: i64,
-) -> Result<Referral, StoreError> {
-    let year = year_of(at);
-    let n: i64 = sqlx::query_scalar(
+    backend: crate::Backend,
+    year: i64,
+) -> Result<i64, StoreError> {
+    if backend == crate::Backend::Postgres {
+        return Ok(sqlx::query_scalar("SELECT nextval('referral_numbers')")
+            .fetch_one(&mut **tx)
+            .await?);
+    }
+    Ok(sqlx::query_scalar(
         "INSERT INTO referral_counters (year, last_number) VALUES ($1, 1) \
          ON CONFLICT (year) DO UPDATE SET last_number = referral_counters.last_number + 1 RETURNING last_number",
     )
     .bind(year)
     .fetch_one(&mut **tx)
-    .await?;
+    .await?)
+}
+
+/// Writes a referral inside an open transaction with the next reference; returns it.
+pub async fn insert_referral(
+    tx: &mut Tx<'_>,
+    backend: crate::Backend,
+    new: &NewReferral,
+    at: i64,
+) -> Result<Referral, StoreError> {
+    let year = year_of(at);
+    let n = next_number(tx, backend, year).await?;
     let id = new_id();
     let reference = format_reference(year, n);
     let p = &new.person;
@@ -293,7 +311,7 @@ impl Store {
         at: i64,
     ) -> Result<Referral, StoreError> {
         let mut tx = self.begin_write().await?;
-        let r = insert_referral(&mut tx, new, at).await?;
+        let r = insert_referral(&mut tx, self.backend(), new, at).await?;
         tx.commit().await?;
         Ok(r)
     }
@@ -505,9 +523,12 @@ impl Store {
         .bind(link)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE id = $2 AND sent_at IS NULL")
-            .bind(now)
-            .bind(outbox_id)
+        sqlx::query(
+            "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $2 AND sent_at IS NULL",
+        )
+        .bind(now)
+        .bind(outbox_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -44,6 +44,12 @@ impl TestDatabase {
     /// A new PostgreSQL database on the server named by [`POSTGRES_ENV`], or `None` when
     /// the variable is unset.
     pub async fn postgres() -> Result<Option<TestDatabase>, StoreError> {
+        Self::postgres_signed_with(AuditKeys::generate()).await
+    }
+
+    /// A new PostgreSQL database whose audit log is signed with `keys` (for tests that start
+    /// `pathways serve` processes on it: they must be given the same key file).
+    pub async fn postgres_signed_with(keys: AuditKeys) -> Result<Option<TestDatabase>, StoreError> {
         let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
             return Ok(None);
         };
@@ -59,7 +65,6 @@ impl TestDatabase {
             .execute(&mut admin)
             .await?;
         let url = replace_database(&admin_url, &name);
-        let keys = AuditKeys::generate();
         let store = Store::connect(&url, keys.clone()).await?;
         Ok(Some(TestDatabase {
             store,

@@ -62,8 +62,12 @@ pub fn clear_cookie(state: &AppState, name: &str) -> String {
     format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
 }
 
-/// The client's address, for throttling and the audit trail.
+/// The client's address, for throttling and the audit trail: as worked out by
+/// [`crate::client`] (behind trusted proxies, the address they forwarded), else the peer.
 pub fn client_of(parts: &Parts) -> String {
+    if let Some(c) = parts.extensions.get::<crate::client::ClientAddr>() {
+        return c.0.clone();
+    }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

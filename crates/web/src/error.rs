@@ -101,9 +101,7 @@ impl AppError {
                 "Something went wrong on our side. Try again later; if it keeps happening, quote reference {reference}."
             ),
             AppError::Forbidden(_) => "You do not have permission to do that.".into(),
-            AppError::Unavailable => {
-                "The service is busy or unavailable. Wait a moment, then try again.".into()
-            }
+            AppError::Unavailable => "The service is busy. Try again in a few seconds.".into(),
             other => other.to_string(),
         }
     }
@@ -132,7 +130,17 @@ impl AppError {
                 errors,
             },
         };
-        (self.status(), Json(&body)).into_response()
+        let mut res = (self.status(), Json(&body)).into_response();
+        retry_after(&mut res);
+        res
+    }
+}
+
+/// A 503 tells the client when to try again.
+fn retry_after(res: &mut Response) {
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
     }
 }
 
@@ -241,8 +249,8 @@ fn error_response(mut chrome: Chrome, err: &AppError) -> Response {
             fields.iter().map(|f| f.message.clone()).collect(),
         ),
         AppError::Unavailable => (
-            "Sorry, the service is unavailable",
-            vec!["Wait a moment, then try again.".into()],
+            "The service is busy",
+            vec!["Nothing was lost. Wait a few seconds, then try again.".into()],
         ),
         AppError::Internal { reference } => (
             "Sorry, there is a problem with the service",
@@ -262,9 +270,28 @@ fn error_response(mut chrome: Chrome, err: &AppError) -> Response {
         heading: heading.into(),
         paragraphs,
     };
-    match page.render() {
+    let mut res = match page.render() {
         Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(_) => (status, "error").into_response(),
+    };
+    retry_after(&mut res);
+    res
+}
+
+/// Answers 503 when a request, reading its body included, takes longer than the
+/// configured request time-out; the handler is dropped, so its open transaction rolls back.
+pub(crate) async fn request_timeout(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = state.settings().request_timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!(?limit, "a request took longer than the request time-out");
+            AppError::Unavailable.into_response()
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod assets;
 pub mod auth;
 mod cases;
+pub mod client;
 pub mod crypto;
 pub mod directory;
 mod error;
@@ -51,6 +52,10 @@ pub struct WebSettings {
     pub audit_reads: bool,
     /// The data folder: the crime store lives in its `crime/` folder.
     pub data_dir: std::path::PathBuf,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers say who the client is.
+    pub trusted_proxies: Vec<client::ProxyRange>,
+    /// Longest time a request may take, body included, before it is answered 503.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Default for WebSettings {
@@ -64,6 +69,8 @@ impl Default for WebSettings {
             require_totp_for_case_roles: true,
             audit_reads: true,
             data_dir: std::path::PathBuf::from("pathways-data"),
+            trusted_proxies: Vec::new(),
+            request_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -157,11 +164,19 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), error::render))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            error::request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             security::headers,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client::middleware,
         ))
         .with_state(state)
 }

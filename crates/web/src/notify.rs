@@ -1,9 +1,13 @@
 //! Outbox delivery: a background worker sends queued e-mail over SMTP and turns queued
 //! in-app messages into notifications, retrying failures with exponential back-off.
 //!
-//! Delivery is at least once for e-mail (each message carries its outbox id as the
-//! `Message-ID`, so a relay or mail client can drop a repeat) and exactly once for in-app
-//! notifications (written and marked sent in one transaction).
+//! Any number of processes may run the worker on one database: each message is claimed by
+//! one sender with a lease, marked sent by that sender in the statement that ends the
+//! claim, and taken over by another sender only once the lease has run out (its sender
+//! died). E-mail is delivered once unless a sender dies between the relay's acceptance and
+//! the mark, or outlives its lease; then it may be sent again, and each message carries
+//! its outbox id as the `Message-ID` so a relay or mail client can drop the repeat.
+//! In-app notifications are exactly once (written and marked sent in one transaction).
 
 use std::time::Duration;
 
@@ -32,6 +36,9 @@ pub struct NotifySettings {
     pub max_backoff_secs: i64,
     /// Seconds allowed for each network step.
     pub timeout_secs: u64,
+    /// Seconds a sender holds a claimed message before another sender may take it over;
+    /// longer than one message's slowest delivery (six network steps at `timeout_secs`).
+    pub lease_secs: i64,
 }
 
 impl Default for NotifySettings {
@@ -46,6 +53,7 @@ impl Default for NotifySettings {
             base_backoff_secs: 60,
             max_backoff_secs: 6 * 3600,
             timeout_secs: 30,
+            lease_secs: 300,
         }
     }
 }
@@ -365,6 +373,7 @@ impl DeliveryError {
 async fn deliver_one(
     store: &Store,
     settings: &NotifySettings,
+    owner: &str,
     m: &OutboxMessage,
 ) -> Result<(), DeliveryError> {
     match m.channel.as_str() {
@@ -376,10 +385,14 @@ async fn deliver_one(
                 id: &m.id,
             };
             send_email(settings, &email).await?;
-            store
-                .mark_sent(&m.id)
+            let held = store
+                .mark_sent(&m.id, owner)
                 .await
-                .map_err(|e| DeliveryError::InApp(e.to_string()))
+                .map_err(|e| DeliveryError::InApp(e.to_string()))?;
+            if !held {
+                tracing::warn!(message = %m.id, "sent after the claim ran out; another sender may repeat it");
+            }
+            Ok(())
         }
         // In-app messages carry the notification text as the subject and its link as the
         // body; writing it and marking the message sent is one transaction.
@@ -391,48 +404,56 @@ async fn deliver_one(
     }
 }
 
-/// One pass: tries every message that is due, recording each outcome.
+/// Messages one pass delivers at most, so a pass ends and the worker stays responsive.
+const PASS_LIMIT: usize = 500;
+
+/// One pass: claims due messages one at a time as `owner` and delivers each, recording its
+/// outcome, until none is due (or [`PASS_LIMIT`]).
 pub async fn deliver_due(
     store: &Store,
     settings: &NotifySettings,
+    owner: &str,
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
-    for m in store.due_messages(100).await? {
-        match deliver_one(store, settings, &m).await {
+    for _ in 0..PASS_LIMIT {
+        let Some(m) = store
+            .claim_due(owner, pathways_store::now_unix(), settings.lease_secs)
+            .await?
+        else {
+            break;
+        };
+        match deliver_one(store, settings, owner, &m).await {
             Ok(()) => report.sent += 1,
             Err(e) => {
                 let attempts = m.attempts + 1;
                 // Logs carry no addresses or content, only the message id and the failure.
                 tracing::warn!(message = %m.id, attempts, error = %e, "delivery failed");
-                if e.is_permanent() || attempts >= settings.max_attempts {
-                    store
-                        .mark_attempt_failed(&m.id, &e.to_string(), None)
-                        .await?;
+                let retry_in = if e.is_permanent() || attempts >= settings.max_attempts {
                     report.given_up += 1;
+                    None
                 } else {
-                    store
-                        .mark_attempt_failed(
-                            &m.id,
-                            &e.to_string(),
-                            Some(backoff(settings, attempts)),
-                        )
-                        .await?;
                     report.retrying += 1;
-                }
+                    Some(backoff(settings, attempts))
+                };
+                store
+                    .mark_attempt_failed(&m.id, owner, &e.to_string(), retry_in)
+                    .await?;
             }
         }
     }
     Ok(report)
 }
 
-/// Starts the delivery worker: a pass every `poll_secs` until the runtime stops.
+/// Starts the delivery worker: a pass every `poll_secs` until the runtime stops, claiming
+/// messages under a name of its own (fresh for each process).
 pub fn spawn_worker(store: Store, settings: NotifySettings) -> tokio::task::JoinHandle<()> {
+    let owner = format!("sender-{}", pathways_store::new_id());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(settings.poll_secs.max(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match deliver_due(&store, &settings).await {
+            match deliver_due(&store, &settings, &owner).await {
                 Ok(r) if r != DeliveryReport::default() => {
                     tracing::info!(
                         sent = r.sent,
@@ -468,6 +489,14 @@ pub mod sink {
     /// `refuse_rcpt` is set, every recipient is refused with a temporary 450.
     pub async fn start(
         refuse_rcpt: bool,
+    ) -> std::io::Result<(u16, mpsc::UnboundedReceiver<Received>)> {
+        start_slow(refuse_rcpt, std::time::Duration::ZERO).await
+    }
+
+    /// [`start`], answering each message's data only after `delay`, as a slow relay does.
+    pub async fn start_slow(
+        refuse_rcpt: bool,
+        delay: std::time::Duration,
     ) -> std::io::Result<(u16, mpsc::UnboundedReceiver<Received>)> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
@@ -509,6 +538,9 @@ pub mod sink {
                                     break;
                                 }
                                 data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                            }
+                            if !delay.is_zero() {
+                                tokio::time::sleep(delay).await;
                             }
                             let _ = tx.send(Received {
                                 to: to.clone(),
@@ -594,7 +626,9 @@ mod tests {
             .enqueue_message("email", "referrer@school.example", "again", "dup", "k1")
             .await
             .expect("dup ignored");
-        let report = deliver_due(store, &settings(port)).await.expect("pass");
+        let report = deliver_due(store, &settings(port), "s1")
+            .await
+            .expect("pass");
         assert_eq!(
             report,
             DeliveryReport {
@@ -618,7 +652,9 @@ mod tests {
         );
         assert!(rx.try_recv().is_err(), "sent once");
         assert_eq!(
-            deliver_due(store, &settings(port)).await.expect("pass"),
+            deliver_due(store, &settings(port), "s1")
+                .await
+                .expect("pass"),
             DeliveryReport::default()
         );
         let sent = store.recent_outbox(5).await.expect("outbox");
@@ -634,7 +670,9 @@ mod tests {
             .enqueue_message("email", "x@y.example", "s", "b", "k")
             .await
             .expect("queue");
-        let report = deliver_due(store, &settings(port)).await.expect("pass");
+        let report = deliver_due(store, &settings(port), "s1")
+            .await
+            .expect("pass");
         assert_eq!(report.retrying, 1);
         let m = &store.recent_outbox(1).await.expect("outbox")[0];
         assert_eq!(m.attempts, 1);
@@ -645,7 +683,11 @@ mod tests {
         );
         assert!(m.failed_at.is_none());
         assert!(
-            store.due_messages(10).await.expect("due").is_empty(),
+            store
+                .due_messages(pathways_store::now_unix(), 10)
+                .await
+                .expect("due")
+                .is_empty(),
             "not due until the back-off passes"
         );
         // A bad address is permanent: given up at once.
@@ -653,7 +695,9 @@ mod tests {
             .enqueue_message("email", "not an address", "s", "b", "k2")
             .await
             .expect("queue");
-        let report = deliver_due(store, &settings(port)).await.expect("pass");
+        let report = deliver_due(store, &settings(port), "s1")
+            .await
+            .expect("pass");
         assert_eq!(report.given_up, 1);
     }
 }

@@ -102,3 +102,96 @@ async fn unusable_locations_get_clear_errors() {
         .expect_err("unknown scheme");
     assert!(err.to_string().contains("is not understood"), "{err}");
 }
+
+/// SQLite ends a transaction by itself on some failures (a full disk at commit, a trigger's
+/// `RAISE(ROLLBACK)`). The connection must not stay in a transaction afterwards: before
+/// the fix, the next transaction on it was opened as a savepoint, its rollback left the
+/// transaction open, and every other connection failed with "database is locked" for good.
+#[tokio::test]
+async fn a_transaction_sqlite_ended_by_itself_leaves_no_lock_behind() {
+    let dir = std::env::temp_dir().join(format!("pathways-test-{}", pathways_store::new_id()));
+    let path = dir.join("p.db").display().to_string();
+    let store = Store::connect_with(
+        &path,
+        pathways_store::AuditKeys::generate(),
+        pathways_store::StoreOptions {
+            pool_size: 1,
+            acquire_timeout: std::time::Duration::from_secs(10),
+        },
+    )
+    .await
+    .expect("store");
+    sqlx::raw_sql(
+        "CREATE TABLE probe (x TEXT); CREATE TRIGGER probe_rollback BEFORE INSERT ON probe \
+         WHEN NEW.x = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'boom'); END; \
+         CREATE TRIGGER probe_abort BEFORE INSERT ON probe \
+         WHEN NEW.x = 'abort' BEGIN SELECT RAISE(ABORT, 'abort'); END;",
+    )
+    .execute(store.pool())
+    .await
+    .expect("trigger");
+    // First SQLite ends the transaction itself; then an ordinary failed statement is
+    // rolled back by the caller, on the same connection (the pool holds one).
+    for value in ["boom", "abort"] {
+        let mut tx = store.begin().await.expect("begin");
+        let err = sqlx::query("INSERT INTO probe (x) VALUES ($1)")
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .expect_err("the trigger refuses the row");
+        assert!(err.to_string().contains(value), "{err}");
+        drop(tx);
+    }
+    // The audit writer has a connection of its own: it must get the write lock.
+    let event = pathways_domain::audit::AuditEvent {
+        at: 1,
+        actor_id: "system".into(),
+        actor_agency: String::new(),
+        action: "probe".into(),
+        record_type: "probe".into(),
+        record_id: String::new(),
+        client: String::new(),
+        reason: String::new(),
+        outcome: "allowed".into(),
+    };
+    store.audit(event).await.expect("no lock left behind");
+    store.ready().await.expect("ready");
+    store.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A request that cannot get a pooled connection is refused as busy within the pool's
+/// short wait, and readiness fails meanwhile; both recover once a connection frees.
+#[tokio::test]
+async fn an_exhausted_pool_answers_busy_and_unready() {
+    let dir = std::env::temp_dir().join(format!("pathways-test-{}", pathways_store::new_id()));
+    let path = dir.join("p.db").display().to_string();
+    let store = Store::connect_with(
+        &path,
+        pathways_store::AuditKeys::generate(),
+        pathways_store::StoreOptions {
+            pool_size: 1,
+            acquire_timeout: std::time::Duration::from_millis(200),
+        },
+    )
+    .await
+    .expect("store");
+    let held = store.pool().acquire().await.expect("the only connection");
+    let err = store
+        .user_by_email("a@b.example")
+        .await
+        .expect_err("no connection to be had");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(matches!(
+        store.ready().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    drop(held);
+    store
+        .user_by_email("a@b.example")
+        .await
+        .expect("served again");
+    store.ready().await.expect("ready again");
+    store.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

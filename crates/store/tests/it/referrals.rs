@@ -63,6 +63,32 @@ fn referral(user: &str, agency: &str, first: &str) -> NewReferral {
 }
 
 #[tokio::test]
+async fn concurrent_referrals_get_distinct_references() {
+    on_every_backend!(|store| {
+        let (user, agency) = referrer(&store).await;
+        let mut writers = Vec::new();
+        for i in 0..40 {
+            let (store, user, agency) = (store.clone(), user.clone(), agency.clone());
+            writers.push(tokio::spawn(async move {
+                store
+                    .create_referral(&referral(&user, &agency, &format!("Person{i}")))
+                    .await
+                    .expect("referral")
+                    .reference
+            }));
+        }
+        let mut refs = std::collections::BTreeSet::new();
+        for w in writers {
+            assert!(
+                refs.insert(w.await.expect("writer")),
+                "a reference repeated"
+            );
+        }
+        assert_eq!(refs.len(), 40);
+    });
+}
+
+#[tokio::test]
 async fn referrals_are_numbered_and_round_trip() {
     on_every_backend!(|store| {
         let (user, agency) = referrer(&store).await;
@@ -348,7 +374,10 @@ async fn in_app_messages_are_delivered_exactly_once() {
             )
             .await
             .expect("queued");
-        let due = store.due_messages(10).await.expect("due");
+        let due = store
+            .due_messages(pathways_store::now_unix(), 10)
+            .await
+            .expect("due");
         assert_eq!(due.len(), 1);
         let m = &due[0];
         store
@@ -362,7 +391,13 @@ async fn in_app_messages_are_delivered_exactly_once() {
         let notes = store.notifications(&user, 10).await.expect("notifications");
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].link, "/referrals/R-2026-000001");
-        assert!(store.due_messages(10).await.expect("due").is_empty());
+        assert!(
+            store
+                .due_messages(pathways_store::now_unix(), 10)
+                .await
+                .expect("due")
+                .is_empty()
+        );
         assert_eq!(store.recent_outbox(1).await.expect("outbox")[0].attempts, 1);
     });
 }

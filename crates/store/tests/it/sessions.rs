@@ -164,19 +164,115 @@ async fn outbox_is_idempotent() {
             .enqueue_message("email", "a@b.example", "Hello", "Body", "key-1")
             .await
             .expect("requeue");
-        let due = store.due_messages(10).await.expect("due");
-        assert_eq!(due.len(), 1);
+        let now = pathways_store::now_unix();
+        assert_eq!(store.due_messages(now, 10).await.expect("due").len(), 1);
+        let claimed = store
+            .claim_due("s1", now, 60)
+            .await
+            .expect("claim")
+            .expect("one is due");
         store
-            .mark_attempt_failed(&due[0].id, "refused", Some(3600))
+            .mark_attempt_failed(&claimed.id, "s1", "refused", Some(3600))
             .await
             .expect("fail");
         assert!(
-            store.due_messages(10).await.expect("due").is_empty(),
+            store.due_messages(now, 10).await.expect("due").is_empty(),
             "backed off"
         );
         assert_eq!(
             store.recent_outbox(10).await.expect("recent")[0].attempts,
             1
         );
+    });
+}
+
+#[tokio::test]
+async fn outbox_claims_are_exclusive_until_the_lease_runs_out() {
+    on_every_backend!(|store| {
+        store
+            .enqueue_message("email", "a@b.example", "Hello", "Body", "lease-1")
+            .await
+            .expect("queue");
+        let now = pathways_store::now_unix();
+        let first = store
+            .claim_due("a", now, 60)
+            .await
+            .expect("claim")
+            .expect("due");
+        assert!(
+            store
+                .claim_due("b", now, 60)
+                .await
+                .expect("claim")
+                .is_none(),
+            "held by a"
+        );
+        assert!(
+            store.due_messages(now, 10).await.expect("due").is_empty(),
+            "a claimed message is not due"
+        );
+        // Sender a dies without a word; once its lease has run out, b takes the message over.
+        let later = now + 61;
+        let taken = store
+            .claim_due("b", later, 60)
+            .await
+            .expect("claim")
+            .expect("the lease ran out");
+        assert_eq!(taken.id, first.id);
+        // a comes back too late: its mark changes nothing, b's counts once.
+        assert!(!store.mark_sent(&first.id, "a").await.expect("mark"));
+        store
+            .mark_attempt_failed(&first.id, "a", "late", None)
+            .await
+            .expect("ignored");
+        assert!(store.mark_sent(&taken.id, "b").await.expect("mark"));
+        assert!(
+            !store.mark_sent(&taken.id, "b").await.expect("mark"),
+            "once"
+        );
+        let m = &store.recent_outbox(1).await.expect("outbox")[0];
+        assert!(m.sent_at.is_some() && m.failed_at.is_none(), "{m:?}");
+        assert_eq!(m.attempts, 1);
+        assert!(
+            store
+                .claim_due("c", later + 1000, 60)
+                .await
+                .expect("claim")
+                .is_none(),
+            "sent messages are never claimed again"
+        );
+    });
+}
+
+#[tokio::test]
+async fn concurrent_senders_claim_each_message_once() {
+    on_every_backend!(|store| {
+        for i in 0..60 {
+            store
+                .enqueue_message("email", "a@b.example", "s", "b", &format!("many-{i}"))
+                .await
+                .expect("queue");
+        }
+        let now = pathways_store::now_unix();
+        let mut senders = Vec::new();
+        for s in 0..4 {
+            let store = store.clone();
+            senders.push(tokio::spawn(async move {
+                let owner = format!("sender-{s}");
+                let mut mine = Vec::new();
+                while let Some(m) = store.claim_due(&owner, now, 300).await.expect("claim") {
+                    assert!(store.mark_sent(&m.id, &owner).await.expect("mark"));
+                    mine.push(m.id);
+                }
+                mine
+            }));
+        }
+        let mut all = Vec::new();
+        for s in senders {
+            all.extend(s.await.expect("sender"));
+        }
+        let distinct: std::collections::BTreeSet<_> = all.iter().collect();
+        assert_eq!(all.len(), 60, "every message claimed");
+        assert_eq!(distinct.len(), 60, "no message claimed twice");
     });
 }

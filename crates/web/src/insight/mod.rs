@@ -12,6 +12,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pathways_domain::Permission;
+use pathways_insight::error::InsightError;
 use pathways_insight::model::{Month, Series};
 use pathways_insight::profile::{self, ProblemProfile};
 use serde::Deserialize;
@@ -80,13 +81,30 @@ async fn build(state: &AppState, q: &ProfileQuery) -> Result<ProblemProfile, App
     tokio::task::spawn_blocking(move || profile::build(&dir, &area, from, to))
         .await
         .map_err(|e| AppError::internal(e.to_string()))?
-        .map_err(|e| {
-            AppError::Invalid(vec![FieldError {
-                field: "area".into(),
-                message: e.to_string(),
-            }])
-        })
+        .map_err(public_error)
 }
+
+/// What a browser or partner system is told when a profile cannot be built: the area or
+/// period at fault in the user's terms, never a file or folder of this server (those go
+/// to the log).
+fn public_error(e: InsightError) -> AppError {
+    let message = match &e {
+        InsightError::UnknownArea(_) | InsightError::BadMonth(_) | InsightError::Invalid(_) => {
+            e.to_string()
+        }
+        InsightError::NoGeo { .. } => NOT_LOADED.to_string(),
+        _ => {
+            tracing::error!(error = %e, "crime store cannot be read");
+            return AppError::internal(e);
+        }
+    };
+    AppError::Invalid(vec![FieldError {
+        field: "area".into(),
+        message,
+    }])
+}
+
+const NOT_LOADED: &str = "No crime data or geography is loaded on this server yet. An administrator loads them with `pathways geo import` and `pathways crime import`.";
 
 #[derive(Template)]
 #[template(path = "insight/profile.html")]

@@ -200,3 +200,36 @@ async fn health_readiness_and_metrics() {
     assert!(m.contains("pathways_http_request_duration_seconds_bucket{route=\"/\",le=\"+Inf\"} 3"));
     assert!(!m.contains("no-such"), "raw paths never reach the metrics");
 }
+
+#[tokio::test]
+async fn insight_errors_never_show_a_server_path() {
+    let data = std::env::temp_dir().join(format!("pathways-no-crime-{}", pathways_store::new_id()));
+    let app = crate::support::App::start_with(|s| s.data_dir = data.clone()).await;
+    let analyst = app
+        .user(
+            "analyst@council.example",
+            "Ana Lyst",
+            &[pathways_domain::Role::Analyst],
+        )
+        .await;
+    let (client, _, _) = app.session(&analyst).await;
+    let res = client
+        .get(app.url("/api/v1/insight/profile?area=E09000001"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.expect("body");
+    assert!(body.contains("pathways crime import"), "{body}");
+    let folder = data.display().to_string();
+    assert!(!body.contains(&folder) && !body.contains("/tmp"), "{body}");
+    let page = client
+        .get(app.url("/insight?area=E09000001"))
+        .send()
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("page");
+    assert!(!page.contains(&folder), "the page shows a server path");
+}

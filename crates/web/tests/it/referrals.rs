@@ -247,7 +247,9 @@ async fn a_referral_goes_from_the_form_through_triage_to_the_referrer() {
         smtp_port: port,
         ..NotifySettings::default()
     };
-    let report = deliver_due(&store, &settings).await.expect("delivery");
+    let report = deliver_due(&store, &settings, "sender")
+        .await
+        .expect("delivery");
     assert_eq!(report.sent, 2);
     let got = mail.recv().await.expect("an e-mail");
     assert_eq!(got.to, "priya.shah@school.example");
@@ -269,7 +271,10 @@ async fn a_referral_goes_from_the_form_through_triage_to_the_referrer() {
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].link, format!("/referrals/{reference}"));
     assert_eq!(
-        deliver_due(&store, &settings).await.expect("again").sent,
+        deliver_due(&store, &settings, "sender")
+            .await
+            .expect("again")
+            .sent,
         0,
         "delivered once"
     );
