@@ -11,6 +11,7 @@ pub mod agencies;
 pub mod caller;
 pub mod cases;
 pub mod error;
+pub mod referrals;
 pub mod settings;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub struct App {
 struct Inner {
     store: Store,
     settings: Settings,
+    people: referrals::PeopleIndex,
 }
 
 impl std::fmt::Debug for App {
@@ -43,7 +45,11 @@ impl App {
     /// The application over an open store.
     pub fn new(store: Store, settings: Settings) -> App {
         App {
-            inner: Arc::new(Inner { store, settings }),
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                people: referrals::PeopleIndex::default(),
+            }),
         }
     }
 
@@ -55,6 +61,11 @@ impl App {
     /// The store. Front ends do not use it; use cases and their tests do.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The in-memory person index behind candidate matches (built on first use).
+    pub(crate) fn people(&self) -> &referrals::PeopleIndex {
+        &self.inner.people
     }
 
     /// Starts a write whose changes commit together with their audit entries.
@@ -72,6 +83,15 @@ impl App {
     /// True when the database answers (readiness).
     pub async fn ready(&self) -> bool {
         self.inner.store.ping().await
+    }
+}
+
+/// A message as a sentence: first letter capitalised.
+pub(crate) fn sentence(m: &str) -> String {
+    let mut c = m.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
     }
 }
 

@@ -10,6 +10,8 @@ pub struct Settings {
     pub calendar: WorkingCalendar,
     /// How long a break-glass grant lasts, in seconds.
     pub break_glass_secs: i64,
+    /// The public base URL, for links in e-mails.
+    pub public_url: String,
 }
 
 impl Default for Settings {
@@ -17,6 +19,7 @@ impl Default for Settings {
         Settings {
             calendar: WorkingCalendar::default(),
             break_glass_secs: 4 * 60 * 60,
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

@@ -101,6 +101,39 @@ pub struct ServeArgs {
         hide_env = true
     )]
     pub request_timeout: Option<u64>,
+    /// Working hours allowed to triage an urgent referral [env: PATHWAYS_SLA_URGENT_HOURS] [default: 4]
+    #[arg(
+        long,
+        value_name = "HOURS",
+        env = "PATHWAYS_SLA_URGENT_HOURS",
+        hide_env = true
+    )]
+    pub sla_urgent_hours: Option<f64>,
+    /// Working hours allowed to triage a standard referral [env: PATHWAYS_SLA_STANDARD_HOURS] [default: 8, one working day]
+    #[arg(
+        long,
+        value_name = "HOURS",
+        env = "PATHWAYS_SLA_STANDARD_HOURS",
+        hide_env = true
+    )]
+    pub sla_standard_hours: Option<f64>,
+    /// Bank holidays: a file of YYYY-MM-DD lines replacing the shipped England and Wales list [env: PATHWAYS_BANK_HOLIDAYS]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "PATHWAYS_BANK_HOLIDAYS",
+        hide_env = true
+    )]
+    pub bank_holidays: Option<PathBuf>,
+    /// SMTP relay host for e-mail from the outbox [env: PATHWAYS_SMTP_HOST] [default: localhost]
+    #[arg(long, env = "PATHWAYS_SMTP_HOST", hide_env = true)]
+    pub smtp_host: Option<String>,
+    /// SMTP relay port [env: PATHWAYS_SMTP_PORT] [default: 25]
+    #[arg(long, env = "PATHWAYS_SMTP_PORT", hide_env = true)]
+    pub smtp_port: Option<u16>,
+    /// Sender address of e-mail [env: PATHWAYS_MAIL_FROM] [default: pathways@localhost]
+    #[arg(long, env = "PATHWAYS_MAIL_FROM", hide_env = true)]
+    pub mail_from: Option<String>,
 }
 
 /// The TOML file's shape; every key optional. Unknown keys are an error so typos surface.
@@ -125,6 +158,12 @@ pub struct FileConfig {
     header_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
     request_timeout_secs: Option<u64>,
+    sla_urgent_hours: Option<f64>,
+    sla_standard_hours: Option<f64>,
+    bank_holidays: Option<PathBuf>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    mail_from: Option<String>,
 }
 
 /// Fully resolved settings.
@@ -146,6 +185,10 @@ pub struct Settings {
     pub store: pathways_store::StoreOptions,
     /// Connection limits of the HTTP server.
     pub limits: crate::server::Limits,
+    /// Settings every use case shares (working calendar, service levels, public URL).
+    pub app: pathways_app::Settings,
+    /// The e-mail relay.
+    pub notify: pathways_web::notify::NotifySettings,
 }
 
 impl Settings {
@@ -268,7 +311,51 @@ impl ServeArgs {
             defaults.request_timeout,
             "request_timeout_secs",
         )?;
+        let mut calendar = pathways_domain::working_time::WorkingCalendar::default();
+        let hours = |v: Option<f64>, name: &str| -> anyhow::Result<Option<i64>> {
+            match v {
+                Some(h) if h > 0.0 && h < 10_000.0 => Ok(Some((h * 3600.0).round() as i64)),
+                Some(_) => bail!("{name} must be a positive number of working hours"),
+                None => Ok(None),
+            }
+        };
+        if let Some(s) = hours(
+            self.sla_urgent_hours.or(file.sla_urgent_hours),
+            "sla_urgent_hours",
+        )? {
+            calendar.urgent_secs = s;
+        }
+        if let Some(s) = hours(
+            self.sla_standard_hours.or(file.sla_standard_hours),
+            "sla_standard_hours",
+        )? {
+            calendar.standard_secs = s;
+        }
+        if let Some(path) = self.bank_holidays.clone().or(file.bank_holidays) {
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("cannot read the bank holidays file {}", path.display())
+            })?;
+            calendar.holidays = pathways_domain::working_time::parse_holidays(&text)
+                .map_err(|e| anyhow::anyhow!("{}:{}: {}", path.display(), e.line, e.problem))?;
+        }
+        let mut notify = pathways_web::notify::NotifySettings::default();
+        if let Some(h) = self.smtp_host.clone().or(file.smtp_host) {
+            notify.smtp_host = h;
+        }
+        if let Some(p) = self.smtp_port.or(file.smtp_port) {
+            notify.smtp_port = p;
+        }
+        if let Some(f) = self.mail_from.clone().or(file.mail_from) {
+            notify.from = f;
+        }
+        let app = pathways_app::Settings {
+            calendar,
+            public_url: public_url.clone(),
+            ..pathways_app::Settings::default()
+        };
         Ok(Settings {
+            app,
+            notify,
             listen,
             database_url,
             audit_key,

@@ -165,8 +165,9 @@ pub async fn seed(store: &Store, seed: u64) -> anyhow::Result<Vec<(String, Strin
             logins.push((email, role_names, name.to_string()));
         }
     }
-    crate::demo_referrals::seed_referrals(store, seed).await?;
-    crate::demo_cases::seed_cases(store, seed, DEMO_DOMAIN).await?;
+    let app = pathways_app::App::new(store.clone(), pathways_app::Settings::default());
+    crate::demo_referrals::seed_referrals(&app, seed).await?;
+    crate::demo_cases::seed_cases(&app, seed, DEMO_DOMAIN).await?;
     crate::directory::seed_demo(store).await?;
     Ok(logins)
 }
@@ -193,6 +194,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         },
         store: pathways_store::StoreOptions::defaults_for("demo.db"),
         limits: crate::server::Limits::default(),
+        app: pathways_app::Settings {
+            public_url: format!("http://{}", args.listen),
+            ..pathways_app::Settings::default()
+        },
+        notify: pathways_web::notify::NotifySettings::default(),
     };
     serve::init_logging(&settings);
     let listener = if args.no_serve {
@@ -231,7 +237,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 "Open http://{} in a browser. Press Ctrl-C to stop.",
                 args.listen
             );
-            serve::run_until_shutdown(listener, store, settings.web, settings.limits).await
+            serve::run_until_shutdown(
+                listener,
+                store,
+                settings.web,
+                settings.app,
+                settings.notify,
+                settings.limits,
+            )
+            .await
         }
     }
 }

@@ -9,12 +9,14 @@ use pathways_app::cases::{
     self as uc, AccessListChangeRequest, EntryInput, GoalInput, ListChange, OpenCaseInput,
     ServiceReferralInput, TaskInput, TeamChange,
 };
+use pathways_app::referrals::{self, DecisionForm};
 use pathways_app::{App, Caller};
 use pathways_domain::AgencyKind;
 use pathways_domain::ids::{CaseId, ServiceReferralId};
+use pathways_domain::referrals::{TriageDecision, Urgency};
 use pathways_domain::time::{format_datetime_local, format_iso_day};
 use pathways_store::people::PersonDetails;
-use pathways_store::referrals::{DecisionInput, NewReferral};
+use pathways_store::referrals::NewReferral;
 use pathways_store::restriction::AccessListKind;
 use pathways_store::{Store, User, now_unix};
 
@@ -125,44 +127,43 @@ async fn assess(
         .map_err(|e| anyhow::anyhow!("demo {key} answers were refused: {e}"))
 }
 
-/// Opens a case the way staff do: a referral triaged to open a case, then the case.
+/// Opens a case the way staff do: a referral about the person, triaged (the person added
+/// to the index, the decision to open a case), then the case.
 async fn open(
-    store: &Store,
     app: &App,
     lead: &User,
-    person: &str,
+    triager: &User,
+    person: PersonDetails,
     restricted: bool,
 ) -> anyhow::Result<CaseId> {
-    let referral = store
-        .create_referral(&NewReferral {
-            referrer_actor: lead.id.clone(),
-            referrer_user_id: Some(lead.id.clone()),
-            referrer_agency_id: lead.agency_id.clone(),
+    let referral = referrals::record_received(
+        app,
+        &caller(lead),
+        NewReferral {
             referrer_name: lead.display_name.clone(),
             referrer_email: lead.email.clone(),
-            person: store.person(person).await?.details,
+            person,
             reason: "Known to outreach; referred for casework".into(),
-            urgency: "standard".into(),
+            urgency: Urgency::Standard.key().into(),
             consent: "given".into(),
             ..NewReferral::default()
-        })
-        .await?;
-    store
-        .link_referral_person(&referral.id, person, &lead.id)
-        .await?;
-    store
-        .decide_referral(
-            &referral.id,
-            &DecisionInput {
-                decision: "open_case".into(),
-                reason: "Needs an outreach case".into(),
-                detail: String::new(),
-                service_id: String::new(),
-            },
-            &lead.id,
-            &[],
-        )
-        .await?;
+        },
+        now_unix(),
+    )
+    .await?;
+    let triage = caller(triager);
+    referrals::new_person(app, &triage, &referral.reference).await?;
+    referrals::decide(
+        app,
+        &triage,
+        &referral.reference,
+        &DecisionForm {
+            decision: TriageDecision::OpenCase.key().into(),
+            reason: "Needs an outreach case".into(),
+            ..DecisionForm::default()
+        },
+    )
+    .await?;
     let opened = uc::open_case(
         app,
         &caller(lead),
@@ -183,9 +184,8 @@ async fn open(
 
 /// Adds the demo cases to a store that already holds the borough's agencies and staff,
 /// through the same use cases staff use (each change audited).
-pub async fn seed_cases(store: &Store, seed: u64, domain: &str) -> anyhow::Result<usize> {
-    let app = App::new(store.clone(), pathways_app::Settings::default());
-    let app = &app;
+pub async fn seed_cases(app: &App, seed: u64, domain: &str) -> anyhow::Result<usize> {
+    let store = app.store();
     let mut rng = Rng(seed ^ 0xCA5E_5EED);
     let registry = uc::builtin_registry();
     let amara = user(store, &format!("amara.okafor@{domain}")).await?;
@@ -213,27 +213,22 @@ pub async fn seed_cases(store: &Store, seed: u64, domain: &str) -> anyhow::Resul
         let first = *rng.pick(FIRST);
         let surname = *rng.pick(SURNAMES);
         let year = 1985 + rng.below(25) as i64;
-        let person = store
-            .create_person(
-                &PersonDetails {
-                    first_name: first.into(),
-                    surname: surname.into(),
-                    dob: Some(format!(
-                        "{year}-{:02}-{:02}",
-                        1 + rng.below(12),
-                        1 + rng.below(28)
-                    )),
-                    postcode: format!("RV{} {}AB", 1 + rng.below(9), rng.below(10)),
-                    address_line: format!("{} Demo Road", 1 + rng.below(200)),
-                    ..PersonDetails::default()
-                },
-                "demo",
-            )
-            .await?;
+        let person = PersonDetails {
+            first_name: first.into(),
+            surname: surname.into(),
+            dob: Some(format!(
+                "{year}-{:02}-{:02}",
+                1 + rng.below(12),
+                1 + rng.below(28)
+            )),
+            postcode: format!("RV{} {}AB", 1 + rng.below(9), rng.below(10)),
+            address_line: format!("{} Demo Road", 1 + rng.below(200)),
+            ..PersonDetails::default()
+        };
         let lead_user = if i % 3 == 2 { &helen } else { &amara };
         let lead = caller(lead_user);
         let restricted = i % 8 == 5;
-        let case = open(store, app, lead_user, &person, restricted).await?;
+        let case = open(app, lead_user, &dev, person, restricted).await?;
         if restricted {
             // The manager joins the list the lead worker started.
             uc::change_access_list(

@@ -2,15 +2,30 @@
 //! same young people referred more than once under spelling variants, nicknames and swapped
 //! birthdays, most triaged and some still waiting. Deterministic from the seed.
 
+use anyhow::Context;
+use pathways_app::referrals::{self, DecisionForm};
+use pathways_app::{App, Caller};
 use pathways_domain::Permission;
 use pathways_matching::PersonRecord;
 use pathways_matching::generate::{generate_population, perturb};
+use pathways_store::User;
+use pathways_store::now_unix;
 use pathways_store::people::{PersonDetails, SafeContact};
-use pathways_store::referrals::{DecisionInput, NewReferral, QueuedMessage};
-use pathways_store::{Store, now_unix};
+use pathways_store::referrals::NewReferral;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+
+/// A member of staff as the use cases see them.
+fn staff(u: &User) -> Caller {
+    Caller::staff(
+        &u.id,
+        &u.agency_id,
+        u.roles.clone(),
+        &u.display_name,
+        "demo",
+    )
+}
 
 /// How many referrals the demo holds.
 pub const DEMO_REFERRALS: usize = 200;
@@ -113,7 +128,8 @@ fn safe_contact(rng: &mut StdRng, phone: &str) -> Vec<SafeContact> {
 }
 
 /// Adds the demo referrals, triage links, merges and decisions; returns how many referrals.
-pub async fn seed_referrals(store: &Store, seed: u64) -> anyhow::Result<usize> {
+pub async fn seed_referrals(app: &App, seed: u64) -> anyhow::Result<usize> {
+    let store = app.store();
     let mut referrers = Vec::new();
     for u in store.list_users(None).await? {
         if u.roles.has(Permission::MakeReferral) {
@@ -206,24 +222,26 @@ pub async fn seed_referrals(store: &Store, seed: u64) -> anyhow::Result<usize> {
         let days_ago = ((DEMO_REFERRALS - i) as i64 * 70) / DEMO_REFERRALS as i64;
         let at = today - days_ago * 86_400 + rng.gen_range(8 * 3600..18 * 3600);
         let at = at.min(now - 600);
-        let referral = store.create_referral_at(&new, at).await?;
+        let referral = referrals::record_received(app, &staff(referrer), new.clone(), at).await?;
         if i >= DEMO_REFERRALS - PENDING {
             continue;
         }
         // Triage: link to the known person, or (now and then, as happens in practice) create
         // a duplicate that the person index later shows as a merge candidate.
-        let person_id = match &referred[slot].1 {
+        let triage = staff(&triager);
+        match &referred[slot].1 {
             Some(known) if rng.gen_bool(0.85) => {
-                store
-                    .link_referral_person(&referral.id, known, &triager.id)
-                    .await?
+                referrals::link_person(app, &triage, &referral.reference, known).await?;
             }
             _ => {
-                store
-                    .create_person_for_referral(&referral.id, &triager.id)
-                    .await?
+                referrals::new_person(app, &triage, &referral.reference).await?;
             }
         };
+        let person_id = store
+            .referral(&referral.id)
+            .await?
+            .person_id
+            .context("triage linked a person")?;
         if referred[slot].1.is_none() {
             referred[slot].1 = Some(person_id.clone());
         }
@@ -259,23 +277,22 @@ pub async fn seed_referrals(store: &Store, seed: u64) -> anyhow::Result<usize> {
             "panel" => "High risk: listed for the next multi-agency panel.",
             _ => "Already supported by children's social care; no further action from outreach.",
         };
-        let link = format!("/referrals/{}", referral.reference);
-        let messages = [QueuedMessage {
-            channel: "in_app".into(),
-            recipient: referrer.id.clone(),
-            subject: format!("Referral {}: decision made", referral.reference),
-            body: link,
-            idempotency_key: format!("referral:{}:decision:in_app", referral.id),
-        }];
-        let input = DecisionInput {
+        let form = DecisionForm {
             decision: decision.0.into(),
             reason: reason.into(),
-            detail: decision.1,
+            service: if decision.0 == "signpost" {
+                decision.1.clone()
+            } else {
+                String::new()
+            },
+            panel: if decision.0 == "panel" {
+                decision.1.clone()
+            } else {
+                String::new()
+            },
             service_id: String::new(),
         };
-        store
-            .decide_referral(&referral.id, &input, &triager.id, &messages)
-            .await?;
+        referrals::decide(app, &triage, &referral.reference, &form).await?;
     }
     Ok(DEMO_REFERRALS)
 }

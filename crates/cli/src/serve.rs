@@ -24,7 +24,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     init_logging(&settings);
     let store = settings.connect().await?;
     let listener = bind(settings.listen).await?;
-    run_until_shutdown(listener, store, settings.web, settings.limits).await
+    run_until_shutdown(
+        listener,
+        store,
+        settings.web,
+        settings.app,
+        settings.notify,
+        settings.limits,
+    )
+    .await
 }
 
 /// Binds the listening socket with a clear message when the port is taken.
@@ -41,6 +49,8 @@ pub async fn run_until_shutdown(
     listener: TcpListener,
     store: pathways_store::Store,
     web: pathways_web::WebSettings,
+    app: pathways_app::Settings,
+    notify: pathways_web::notify::NotifySettings,
     limits: crate::server::Limits,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
@@ -55,12 +65,9 @@ pub async fn run_until_shutdown(
         );
     }
     let drain = web.request_timeout + std::time::Duration::from_secs(5);
-    let state = pathways_web::AppState::new(store.clone(), web);
+    let state = pathways_web::AppState::new(store.clone(), web, app);
     let app = pathways_web::router(state);
-    let outbox = pathways_web::notify::spawn_worker(
-        store.clone(),
-        pathways_web::notify::NotifySettings::from_env(),
-    );
+    let outbox = pathways_web::notify::spawn_worker(store.clone(), notify);
     tracing::info!(%addr, "serving");
     crate::server::serve(listener, app, limits, shutdown_signal(), drain).await;
     outbox.abort();

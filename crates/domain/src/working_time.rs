@@ -251,4 +251,73 @@ mod tests {
             at(datetime!(2026-12-29 16:00:00))
         );
     }
+
+    #[test]
+    fn london_switches_to_summer_time_on_the_last_sundays() {
+        use crate::time::london_offset;
+        assert_eq!(london_offset(at(datetime!(2026-03-29 00:59))), 0);
+        assert_eq!(london_offset(at(datetime!(2026-03-29 01:00))), 3600);
+        assert_eq!(london_offset(at(datetime!(2026-10-25 00:59))), 3600);
+        assert_eq!(london_offset(at(datetime!(2026-10-25 01:00))), 0);
+        assert_eq!(london_offset(at(datetime!(2026-01-15 12:00))), 0);
+    }
+
+    #[test]
+    fn weekend_receipt_starts_the_clock_on_monday() {
+        let cal = plain();
+        // Saturday 10 January 2026 (GMT): Monday 09:00 + 4 h = 13:00.
+        let due = cal.add_working(at(datetime!(2026-01-10 10:00)), 4 * 3600);
+        assert_eq!(due, at(datetime!(2026-01-12 13:00)));
+        // Received after hours on a weekday: the next morning.
+        let due = cal.add_working(at(datetime!(2026-01-13 19:30)), 3600);
+        assert_eq!(due, at(datetime!(2026-01-14 10:00)));
+    }
+
+    #[test]
+    fn a_standard_referral_gets_one_working_day() {
+        let cal = plain();
+        // Tuesday 10:00 GMT -> Wednesday 10:00 GMT.
+        let due = cal.add_working(
+            at(datetime!(2026-02-10 10:00)),
+            cal.allowance(Urgency::Standard),
+        );
+        assert_eq!(due, at(datetime!(2026-02-11 10:00)));
+        // Ending exactly at closing time stays on the same day.
+        let due = cal.add_working(at(datetime!(2026-02-10 09:00)), 8 * 3600);
+        assert_eq!(due, at(datetime!(2026-02-10 17:00)));
+    }
+
+    #[test]
+    fn the_clock_crosses_the_change_to_winter_time() {
+        let cal = plain();
+        // Friday 23 October 2026 15:00 BST (14:00 UTC) + 4 h: 2 h Friday, 2 h on Monday 26th,
+        // which is GMT again: 11:00 GMT = 11:00 UTC.
+        let due = cal.add_working(at(datetime!(2026-10-23 14:00)), 4 * 3600);
+        assert_eq!(due, at(datetime!(2026-10-26 11:00)));
+    }
+
+    #[test]
+    fn working_time_between_instants_ignores_nights_and_weekends() {
+        let cal = plain();
+        let fri = at(datetime!(2026-01-09 16:00));
+        let mon = at(datetime!(2026-01-12 10:30));
+        assert_eq!(cal.working_between(fri, mon), 3600 + 5400);
+        assert_eq!(cal.working_between(mon, fri), -(3600 + 5400));
+        let sat = at(datetime!(2026-01-10 09:00));
+        let sun = at(datetime!(2026-01-11 18:00));
+        assert_eq!(cal.working_between(sat, sun), 0);
+    }
+
+    #[test]
+    fn the_clock_reports_breaches() {
+        let cal = plain();
+        let received = at(datetime!(2026-01-12 09:00));
+        let c = cal.clock(received, Urgency::Urgent, at(datetime!(2026-01-12 12:00)));
+        assert_eq!((c.remaining, c.breached), (3600, false));
+        let c = cal.clock(received, Urgency::Urgent, at(datetime!(2026-01-13 10:00)));
+        assert!(c.breached);
+        assert_eq!(c.remaining, -(4 * 3600 + 3600));
+        assert_eq!(describe(c.remaining), "5 h 00 min");
+        assert_eq!(describe(59 * 60), "59 min");
+    }
 }

@@ -42,7 +42,11 @@ impl TestServer {
             ..WebSettings::default()
         };
         settings(&base_url, &mut web);
-        let app = pathways_web::router(AppState::new(db.store.clone(), web));
+        let app_settings = pathways_app::Settings {
+            public_url: web.public_url.clone(),
+            ..pathways_app::Settings::default()
+        };
+        let app = pathways_web::router(AppState::new(db.store.clone(), web, app_settings));
         let task = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             if let Err(e) = axum::serve(listener, service).await {

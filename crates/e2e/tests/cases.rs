@@ -76,8 +76,9 @@ async fn seed(store: &Store) -> String {
         }
         ids.push(u.id);
     }
-    let referral = store
-        .create_referral(&NewReferral {
+    let referral = pathways_store::testing::create_referral(
+        store,
+        &NewReferral {
             referrer_actor: ids[2].clone(),
             referrer_user_id: Some(ids[2].clone()),
             referrer_agency_id: police.id.clone(),
@@ -92,29 +93,29 @@ async fn seed(store: &Store) -> String {
             urgency: "urgent".into(),
             consent: "given".into(),
             ..NewReferral::default()
-        })
-        .await
-        .expect("referral");
+        },
+    )
+    .await
+    .expect("referral");
     // Triage links the person and decides to open a case (the triage pages' own tests cover
     // those steps; here they are the starting point of the outreach worker's journey).
-    store
-        .create_person_for_referral(&referral.id, &ids[0])
+    pathways_store::testing::create_person_for_referral(store, &referral.id, &ids[0])
         .await
         .expect("person");
-    store
-        .decide_referral(
-            &referral.id,
-            &DecisionInput {
-                decision: "open_case".into(),
-                reason: "High risk; needs outreach".into(),
-                detail: String::new(),
-                service_id: String::new(),
-            },
-            &ids[0],
-            &[],
-        )
-        .await
-        .expect("decided");
+    pathways_store::testing::decide_referral(
+        store,
+        &referral.id,
+        &DecisionInput {
+            decision: pathways_domain::referrals::TriageDecision::OpenCase,
+            reason: "High risk; needs outreach".into(),
+            detail: String::new(),
+            service_id: String::new(),
+        },
+        &ids[0],
+        &[],
+    )
+    .await
+    .expect("decided");
     referral.reference
 }
 

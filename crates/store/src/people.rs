@@ -1,10 +1,13 @@
 //! The person index as stored: one row per real person, reversible merges with their
 //! history, and the per-channel safe-contact rules every outbound message about a person obeys.
 
-use pathways_domain::access::{RecordFacts, Restriction};
+use pathways_domain::Permission;
+use pathways_domain::access::{Authorized, Permitted, RecordFacts, Restriction};
+use pathways_domain::ids::PersonId;
 use sqlx::Row as _;
 
-use crate::{Store, StoreError, Tx, new_id, now_unix};
+use crate::referrals::{needs, readable};
+use crate::{Store, StoreError, Tx, WriteTx, new_id, now_unix};
 
 /// The channels a safe-contact rule can cover.
 pub const CONTACT_CHANNELS: [&str; 4] = ["phone", "text", "email", "post"];
@@ -282,19 +285,164 @@ pub async fn enqueue_about_person(
     Ok(ContactOutcome::Queued)
 }
 
-impl Store {
-    /// Creates a person in its own transaction.
+impl WriteTx {
+    /// Adds a person to the index (triage, imports and the demo).
     pub async fn create_person(
-        &self,
+        &mut self,
+        triage: &Permitted,
         d: &PersonDetails,
         created_by: &str,
     ) -> Result<String, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let id = insert_person(&mut tx, d, created_by).await?;
-        tx.commit().await?;
-        Ok(id)
+        needs(triage, Permission::TriageReferrals)?;
+        insert_person(&mut self.tx, d, created_by).await
     }
 
+    /// Records (replacing) one safe-contact rule.
+    pub async fn set_safe_contact(
+        &mut self,
+        person: &Authorized<PersonId>,
+        rule: &SafeContact,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        let person_id = readable(person)?.as_str();
+        resolve_in(&mut self.tx, person_id).await?;
+        upsert_safe_contact(&mut self.tx, person_id, rule, by).await
+    }
+
+    /// Queues a message about a person if their safe-contact rules allow the channel; see
+    /// [`enqueue_about_person`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn message_person(
+        &mut self,
+        triage: &Permitted,
+        person: &Authorized<PersonId>,
+        channel: &str,
+        recipient: &str,
+        subject: &str,
+        body: &str,
+        idempotency_key: &str,
+    ) -> Result<ContactOutcome, StoreError> {
+        needs(triage, Permission::TriageReferrals)?;
+        enqueue_about_person(
+            &mut self.tx,
+            readable(person)?.as_str(),
+            channel,
+            recipient,
+            subject,
+            body,
+            idempotency_key,
+        )
+        .await
+    }
+
+    /// Merges person `from` into `into` (both must be unmerged and different), recording
+    /// who did it and why. Reversible with [`WriteTx::unmerge_person`].
+    pub async fn merge_people(
+        &mut self,
+        triage: &Permitted,
+        from: &Authorized<PersonId>,
+        into: &Authorized<PersonId>,
+        reason: &str,
+        by: &str,
+    ) -> Result<MergeEvent, StoreError> {
+        needs(triage, Permission::TriageReferrals)?;
+        let (from, into) = (readable(from)?.as_str(), readable(into)?.as_str());
+        let tx = &mut self.tx;
+        if from == into {
+            return Err(StoreError::Conflict(
+                "a person cannot be merged into themselves".into(),
+            ));
+        }
+        if resolve_in(tx, from).await? != from {
+            return Err(StoreError::Conflict(format!(
+                "person {from} is already merged into another; unmerge it first"
+            )));
+        }
+        if resolve_in(tx, into).await? != into {
+            return Err(StoreError::Conflict(format!(
+                "person {into} is itself merged into another; merge into the person it was kept as"
+            )));
+        }
+        let now = now_unix();
+        sqlx::query("UPDATE people SET merged_into = $1, updated_at = $2 WHERE id = $3")
+            .bind(into)
+            .bind(now)
+            .bind(from)
+            .execute(&mut **tx)
+            .await?;
+        let event = MergeEvent {
+            id: new_id(),
+            person_id: from.into(),
+            merged_into: into.into(),
+            reason: reason.into(),
+            merged_at: now,
+            merged_by: by.into(),
+            unmerged_at: None,
+            unmerged_by: None,
+        };
+        sqlx::query(
+            "INSERT INTO person_merges (id, person_id, merged_into, reason, merged_at, merged_by) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&event.id)
+        .bind(from)
+        .bind(into)
+        .bind(reason)
+        .bind(now)
+        .bind(by)
+        .execute(&mut **tx)
+        .await?;
+        crate::restriction::unify_in(tx, into, by, now).await?;
+        Ok(event)
+    }
+
+    /// Undoes the merge of `person`: it becomes a person in its own right again. Returns the
+    /// id it had been merged into.
+    pub async fn unmerge_person(
+        &mut self,
+        triage: &Permitted,
+        person: &Authorized<PersonId>,
+        reason: &str,
+        by: &str,
+    ) -> Result<String, StoreError> {
+        needs(triage, Permission::TriageReferrals)?;
+        let person_id = readable(person)?.as_str();
+        let tx = &mut self.tx;
+        let into: Option<Option<String>> =
+            sqlx::query_scalar("SELECT merged_into FROM people WHERE id = $1")
+                .bind(person_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let into = match into {
+            None => return Err(StoreError::NotFound { what: "person" }),
+            Some(None) => {
+                return Err(StoreError::Conflict(format!(
+                    "person {person_id} is not merged, so cannot be unmerged"
+                )));
+            }
+            Some(Some(i)) => i,
+        };
+        let now = now_unix();
+        sqlx::query("UPDATE people SET merged_into = NULL, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(person_id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(
+            "UPDATE person_merges SET unmerged_at = $1, unmerged_by = $2, unmerge_reason = $3 \
+             WHERE person_id = $4 AND unmerged_at IS NULL",
+        )
+        .bind(now)
+        .bind(by)
+        .bind(reason)
+        .bind(person_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(into)
+    }
+}
+
+impl Store {
     /// How many restricted people the index holds (unmerged records).
     pub async fn restricted_people_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
@@ -381,148 +529,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// Records (replacing) one safe-contact rule.
-    pub async fn set_safe_contact(
-        &self,
-        person_id: &str,
-        rule: &SafeContact,
-        by: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        resolve_in(&mut tx, person_id).await?;
-        upsert_safe_contact(&mut tx, person_id, rule, by).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Queues a message about a person if their safe-contact rules allow the channel; see
-    /// [`enqueue_about_person`].
-    pub async fn message_person(
-        &self,
-        person_id: &str,
-        channel: &str,
-        recipient: &str,
-        subject: &str,
-        body: &str,
-        idempotency_key: &str,
-    ) -> Result<ContactOutcome, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let outcome = enqueue_about_person(
-            &mut tx,
-            person_id,
-            channel,
-            recipient,
-            subject,
-            body,
-            idempotency_key,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(outcome)
-    }
-
-    /// Merges person `from` into `into` (both must be unmerged and different), recording
-    /// who did it and why. Reversible with [`Store::unmerge_person`].
-    pub async fn merge_people(
-        &self,
-        from: &str,
-        into: &str,
-        reason: &str,
-        by: &str,
-    ) -> Result<MergeEvent, StoreError> {
-        let mut tx = self.begin_write().await?;
-        if from == into {
-            return Err(StoreError::Conflict(
-                "a person cannot be merged into themselves".into(),
-            ));
-        }
-        if resolve_in(&mut tx, from).await? != from {
-            return Err(StoreError::Conflict(format!(
-                "person {from} is already merged into another; unmerge it first"
-            )));
-        }
-        if resolve_in(&mut tx, into).await? != into {
-            return Err(StoreError::Conflict(format!(
-                "person {into} is itself merged into another; merge into the person it was kept as"
-            )));
-        }
-        let now = now_unix();
-        sqlx::query("UPDATE people SET merged_into = $1, updated_at = $2 WHERE id = $3")
-            .bind(into)
-            .bind(now)
-            .bind(from)
-            .execute(&mut *tx)
-            .await?;
-        let event = MergeEvent {
-            id: new_id(),
-            person_id: from.into(),
-            merged_into: into.into(),
-            reason: reason.into(),
-            merged_at: now,
-            merged_by: by.into(),
-            unmerged_at: None,
-            unmerged_by: None,
-        };
-        sqlx::query(
-            "INSERT INTO person_merges (id, person_id, merged_into, reason, merged_at, merged_by) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&event.id)
-        .bind(from)
-        .bind(into)
-        .bind(reason)
-        .bind(now)
-        .bind(by)
-        .execute(&mut *tx)
-        .await?;
-        crate::restriction::unify_in(&mut tx, into, by, now).await?;
-        tx.commit().await?;
-        Ok(event)
-    }
-
-    /// Undoes the merge of `person_id`: it becomes a person in its own right again. Returns the
-    /// id it had been merged into.
-    pub async fn unmerge_person(
-        &self,
-        person_id: &str,
-        reason: &str,
-        by: &str,
-    ) -> Result<String, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let into: Option<Option<String>> =
-            sqlx::query_scalar("SELECT merged_into FROM people WHERE id = $1")
-                .bind(person_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let into = match into {
-            None => return Err(StoreError::NotFound { what: "person" }),
-            Some(None) => {
-                return Err(StoreError::Conflict(format!(
-                    "person {person_id} is not merged, so cannot be unmerged"
-                )));
-            }
-            Some(Some(i)) => i,
-        };
-        let now = now_unix();
-        sqlx::query("UPDATE people SET merged_into = NULL, updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(person_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE person_merges SET unmerged_at = $1, unmerged_by = $2, unmerge_reason = $3 \
-             WHERE person_id = $4 AND unmerged_at IS NULL",
-        )
-        .bind(now)
-        .bind(by)
-        .bind(reason)
-        .bind(person_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(into)
     }
 
     /// Merges involving a person (either side), newest first.

@@ -4,19 +4,19 @@
 //! The cases module reads referrals whose `decision` is `open_case` (with `person_id` set)
 //! to open cases; this module never writes to case tables.
 
-use pathways_domain::access::RecordFacts;
+use pathways_domain::Permission;
+use pathways_domain::access::{Action, Authorized, Permitted, RecordFacts};
+use pathways_domain::ids::{PersonId, ReferralId};
+use pathways_domain::referrals::TriageDecision;
 use sqlx::Row as _;
 
 use crate::people::{PersonDetails, SafeContact, insert_person, resolve_in, upsert_safe_contact};
-use crate::{Store, StoreError, Tx, new_id, now_unix};
+use crate::{Store, StoreError, Tx, WriteTx, new_id, now_unix};
 
 /// Referral status: waiting for triage.
 pub const STATUS_RECEIVED: &str = "received";
 /// Referral status: triage has decided.
 pub const STATUS_DECIDED: &str = "decided";
-
-/// The decisions triage can make, as stored in `referrals.decision`.
-pub const DECISIONS: [&str; 4] = ["open_case", "signpost", "panel", "no_further_action"];
 
 /// A referral to write: who refers, about whom, why.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -83,8 +83,8 @@ pub struct Referral {
 /// A triage decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionInput {
-    /// One of [`DECISIONS`].
-    pub decision: String,
+    /// What was decided.
+    pub decision: TriageDecision,
     /// Why.
     pub reason: String,
     /// The signposted service (free text) or the panel (`MARAC`, `MACE`).
@@ -298,24 +298,132 @@ async fn set_person(
     Ok(())
 }
 
-impl Store {
-    /// Writes a referral whole, in one transaction, received now.
-    pub async fn create_referral(&self, new: &NewReferral) -> Result<Referral, StoreError> {
-        self.create_referral_at(new, now_unix()).await
-    }
-
-    /// Writes a referral whole, in one transaction, received at `at` (imports and the demo).
-    pub async fn create_referral_at(
-        &self,
+impl WriteTx {
+    /// Writes a referral whole, received at `at` (now, or an earlier time for imports and
+    /// the demo), with the next reference.
+    pub async fn create_referral(
+        &mut self,
+        referrer: &Permitted,
         new: &NewReferral,
         at: i64,
     ) -> Result<Referral, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let r = insert_referral(&mut tx, self.backend(), new, at).await?;
-        tx.commit().await?;
-        Ok(r)
+        needs(referrer, Permission::MakeReferral)?;
+        let backend = self.backend();
+        insert_referral(&mut self.tx, backend, new, at).await
     }
 
+    /// Links a referral to an existing person (the person it was merged into, if merged),
+    /// copying the referral's safe-contact rules onto them. Returns the person id linked.
+    pub async fn link_referral_person(
+        &mut self,
+        triage: &Permitted,
+        referral: &Authorized<ReferralId>,
+        person: &Authorized<PersonId>,
+        by: &str,
+    ) -> Result<String, StoreError> {
+        needs(triage, Permission::TriageReferrals)?;
+        let referral = referral_in(&mut self.tx, readable(referral)?.as_str()).await?;
+        let root = resolve_in(&mut self.tx, readable(person)?.as_str()).await?;
+        set_person(&mut self.tx, &referral, &root, by).await?;
+        Ok(root)
+    }
+
+    /// Creates a new person from what the referral says and links the referral to them.
+    pub async fn create_person_for_referral(
+        &mut self,
+        triage: &Permitted,
+        referral: &Authorized<ReferralId>,
+        by: &str,
+    ) -> Result<String, StoreError> {
+        needs(triage, Permission::TriageReferrals)?;
+        let referral = referral_in(&mut self.tx, readable(referral)?.as_str()).await?;
+        if let Some(existing) = &referral.person_id {
+            return Err(StoreError::Conflict(format!(
+                "referral {} is already linked to person {existing}",
+                referral.reference
+            )));
+        }
+        let id = insert_person(&mut self.tx, &referral.submitted.person, by).await?;
+        set_person(&mut self.tx, &referral, &id, by).await?;
+        Ok(id)
+    }
+
+    /// Records the triage decision and queues the referrer's notifications. A referral is
+    /// decided once; `open_case` needs a linked person.
+    pub async fn decide_referral(
+        &mut self,
+        triage: &Permitted,
+        referral: &Authorized<ReferralId>,
+        decision: &DecisionInput,
+        by: &str,
+        messages: &[QueuedMessage],
+    ) -> Result<Referral, StoreError> {
+        needs(triage, Permission::TriageReferrals)?;
+        let referral_id = readable(referral)?.as_str();
+        let tx = &mut self.tx;
+        let referral = referral_in(tx, referral_id).await?;
+        if referral.status == STATUS_DECIDED {
+            return Err(StoreError::Conflict(format!(
+                "referral {} has already been decided",
+                referral.reference
+            )));
+        }
+        if decision.decision == TriageDecision::OpenCase && referral.person_id.is_none() {
+            return Err(StoreError::Conflict(format!(
+                "referral {} must be linked to a person before a case can be opened",
+                referral.reference
+            )));
+        }
+        let now = now_unix();
+        sqlx::query(
+            "UPDATE referrals SET status = $1, decision = $2, decision_reason = $3, decision_detail = $4, \
+             decision_service_id = $5, decided_at = $6, decided_by = $7 WHERE id = $8 AND status = $9",
+        )
+        .bind(STATUS_DECIDED)
+        .bind(decision.decision.key())
+        .bind(&decision.reason)
+        .bind(&decision.detail)
+        .bind(&decision.service_id)
+        .bind(now)
+        .bind(by)
+        .bind(referral_id)
+        .bind(STATUS_RECEIVED)
+        .execute(&mut **tx)
+        .await?;
+        for m in messages {
+            crate::outbox::enqueue(
+                tx,
+                &m.channel,
+                &m.recipient,
+                &m.subject,
+                &m.body,
+                &m.idempotency_key,
+            )
+            .await?;
+        }
+        referral_in(tx, referral_id).await
+    }
+}
+
+/// Refuses a proof for another permission than the one a write needs.
+pub(crate) fn needs(cap: &Permitted, p: Permission) -> Result<(), StoreError> {
+    if cap.permission() == p {
+        Ok(())
+    } else {
+        Err(StoreError::NotPermitted(p))
+    }
+}
+
+/// The record of a proof that allowed reading it (what triage and merging act on).
+pub(crate) fn readable<Id>(cap: &Authorized<Id>) -> Result<&Id, StoreError> {
+    if matches!(cap.action(), Action::ViewRecord | Action::Edit) {
+        Ok(cap.id())
+    } else {
+        Err(StoreError::NotAuthorized(Action::ViewRecord))
+    }
+}
+
+impl Store {
     /// One referral by id.
     pub async fn referral(&self, id: &str) -> Result<Referral, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM referrals WHERE id = $1");
@@ -400,103 +508,6 @@ impl Store {
         );
         let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
         rows.iter().map(referral_from).collect()
-    }
-
-    /// Links a referral to an existing person (the person it was merged into, if merged),
-    /// copying the referral's safe-contact rules onto them. Returns the person id linked.
-    pub async fn link_referral_person(
-        &self,
-        referral_id: &str,
-        person_id: &str,
-        by: &str,
-    ) -> Result<String, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let referral = referral_in(&mut tx, referral_id).await?;
-        let root = resolve_in(&mut tx, person_id).await?;
-        set_person(&mut tx, &referral, &root, by).await?;
-        tx.commit().await?;
-        Ok(root)
-    }
-
-    /// Creates a new person from what the referral says and links the referral to them.
-    pub async fn create_person_for_referral(
-        &self,
-        referral_id: &str,
-        by: &str,
-    ) -> Result<String, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let referral = referral_in(&mut tx, referral_id).await?;
-        if let Some(existing) = &referral.person_id {
-            return Err(StoreError::Conflict(format!(
-                "referral {} is already linked to person {existing}",
-                referral.reference
-            )));
-        }
-        let id = insert_person(&mut tx, &referral.submitted.person, by).await?;
-        set_person(&mut tx, &referral, &id, by).await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    /// Records the triage decision and queues the referrer's notifications, all in one
-    /// transaction. A referral is decided once; `open_case` needs a linked person.
-    pub async fn decide_referral(
-        &self,
-        referral_id: &str,
-        decision: &DecisionInput,
-        by: &str,
-        messages: &[QueuedMessage],
-    ) -> Result<Referral, StoreError> {
-        if !DECISIONS.contains(&decision.decision.as_str()) {
-            return Err(StoreError::Conflict(format!(
-                "{:?} is not a triage decision",
-                decision.decision
-            )));
-        }
-        let mut tx = self.begin_write().await?;
-        let referral = referral_in(&mut tx, referral_id).await?;
-        if referral.status == STATUS_DECIDED {
-            return Err(StoreError::Conflict(format!(
-                "referral {} has already been decided",
-                referral.reference
-            )));
-        }
-        if decision.decision == "open_case" && referral.person_id.is_none() {
-            return Err(StoreError::Conflict(format!(
-                "referral {} must be linked to a person before a case can be opened",
-                referral.reference
-            )));
-        }
-        let now = now_unix();
-        sqlx::query(
-            "UPDATE referrals SET status = $1, decision = $2, decision_reason = $3, decision_detail = $4, \
-             decision_service_id = $5, decided_at = $6, decided_by = $7 WHERE id = $8 AND status = $9",
-        )
-        .bind(STATUS_DECIDED)
-        .bind(&decision.decision)
-        .bind(&decision.reason)
-        .bind(&decision.detail)
-        .bind(&decision.service_id)
-        .bind(now)
-        .bind(by)
-        .bind(referral_id)
-        .bind(STATUS_RECEIVED)
-        .execute(&mut *tx)
-        .await?;
-        for m in messages {
-            crate::outbox::enqueue(
-                &mut tx,
-                &m.channel,
-                &m.recipient,
-                &m.subject,
-                &m.body,
-                &m.idempotency_key,
-            )
-            .await?;
-        }
-        let decided = referral_in(&mut tx, referral_id).await?;
-        tx.commit().await?;
-        Ok(decided)
     }
 
     /// Delivers a queued in-app message exactly once: writes the notification (its id is the

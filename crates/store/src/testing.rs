@@ -28,10 +28,15 @@ pub const POSTGRES_ENV: &str = "PATHWAYS_TEST_POSTGRES_URL";
 impl TestDatabase {
     /// A new SQLite database in its own temporary folder.
     pub async fn sqlite() -> Result<TestDatabase, StoreError> {
+        Self::sqlite_signed_with(AuditKeys::generate()).await
+    }
+
+    /// A new SQLite database whose audit log is signed with `keys` (for tests whose other
+    /// processes open the same database with the same key file).
+    pub async fn sqlite_signed_with(keys: AuditKeys) -> Result<TestDatabase, StoreError> {
         let dir = std::env::temp_dir().join(format!("pathways-test-{}", uuid::Uuid::new_v4()));
         let path = dir.join("pathways.db");
         let url = path.display().to_string();
-        let keys = AuditKeys::generate();
         let store = Store::connect(&url, keys.clone()).await?;
         Ok(TestDatabase {
             store,
@@ -196,6 +201,19 @@ pub fn editor<Id: From<String>>(id: &str) -> pathways_domain::access::Authorized
     .expect("a team member may edit")
 }
 
+/// The access policy's proof for reading record `id` (what triage and merging act on).
+pub fn reader<Id: From<String>>(id: &str) -> pathways_domain::access::Authorized<Id> {
+    let (actor, facts) = team_member();
+    pathways_domain::access::authorize(
+        &actor,
+        pathways_domain::Action::ViewRecord,
+        &facts,
+        0,
+        Id::from(id.to_string()),
+    )
+    .expect("a team member may read")
+}
+
 /// The proof for creating or changing an unrestricted person's access list.
 pub fn list_changer(
     person_id: &str,
@@ -219,6 +237,153 @@ pub fn permitted(p: pathways_domain::Permission) -> pathways_domain::access::Per
         scopes: Some(vec![p]),
     };
     pathways_domain::access::permit(&actor, p).expect("the permission is held")
+}
+
+// Fixtures: the store's writes with the proofs a test would otherwise build by hand, each in
+// its own audited transaction. Product code reaches these writes through the application
+// layer; tests use these to set the scene.
+
+fn triage() -> pathways_domain::access::Permitted {
+    permitted(pathways_domain::Permission::TriageReferrals)
+}
+
+/// A referral received now.
+pub async fn create_referral(
+    store: &Store,
+    new: &crate::referrals::NewReferral,
+) -> Result<crate::referrals::Referral, StoreError> {
+    create_referral_at(store, new, crate::now_unix()).await
+}
+
+/// A referral received at `at`.
+pub async fn create_referral_at(
+    store: &Store,
+    new: &crate::referrals::NewReferral,
+    at: i64,
+) -> Result<crate::referrals::Referral, StoreError> {
+    let referrer = permitted(pathways_domain::Permission::MakeReferral);
+    write(store, async |tx| {
+        tx.create_referral(&referrer, new, at).await
+    })
+    .await
+}
+
+/// Triage's decision on a referral.
+pub async fn decide_referral(
+    store: &Store,
+    referral_id: &str,
+    decision: &crate::referrals::DecisionInput,
+    by: &str,
+    messages: &[crate::referrals::QueuedMessage],
+) -> Result<crate::referrals::Referral, StoreError> {
+    write(store, async |tx| {
+        tx.decide_referral(&triage(), &reader(referral_id), decision, by, messages)
+            .await
+    })
+    .await
+}
+
+/// Links a referral to a person.
+pub async fn link_referral_person(
+    store: &Store,
+    referral_id: &str,
+    person_id: &str,
+    by: &str,
+) -> Result<String, StoreError> {
+    write(store, async |tx| {
+        tx.link_referral_person(&triage(), &reader(referral_id), &reader(person_id), by)
+            .await
+    })
+    .await
+}
+
+/// A new person from what a referral says, linked to it.
+pub async fn create_person_for_referral(
+    store: &Store,
+    referral_id: &str,
+    by: &str,
+) -> Result<String, StoreError> {
+    write(store, async |tx| {
+        tx.create_person_for_referral(&triage(), &reader(referral_id), by)
+            .await
+    })
+    .await
+}
+
+/// A person in the index.
+pub async fn create_person(
+    store: &Store,
+    d: &crate::people::PersonDetails,
+    by: &str,
+) -> Result<String, StoreError> {
+    write(store, async |tx| tx.create_person(&triage(), d, by).await).await
+}
+
+/// One safe-contact rule.
+pub async fn set_safe_contact(
+    store: &Store,
+    person_id: &str,
+    rule: &crate::people::SafeContact,
+    by: &str,
+) -> Result<(), StoreError> {
+    write(store, async |tx| {
+        tx.set_safe_contact(&reader(person_id), rule, by).await
+    })
+    .await
+}
+
+/// A message about a person, if their safe-contact rules allow it.
+pub async fn message_person(
+    store: &Store,
+    person_id: &str,
+    channel: &str,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+    key: &str,
+) -> Result<crate::people::ContactOutcome, StoreError> {
+    write(store, async |tx| {
+        tx.message_person(
+            &triage(),
+            &reader(person_id),
+            channel,
+            recipient,
+            subject,
+            body,
+            key,
+        )
+        .await
+    })
+    .await
+}
+
+/// Merges `from` into `into`.
+pub async fn merge_people(
+    store: &Store,
+    from: &str,
+    into: &str,
+    reason: &str,
+    by: &str,
+) -> Result<crate::people::MergeEvent, StoreError> {
+    write(store, async |tx| {
+        tx.merge_people(&triage(), &reader(from), &reader(into), reason, by)
+            .await
+    })
+    .await
+}
+
+/// Undoes a merge.
+pub async fn unmerge_person(
+    store: &Store,
+    person_id: &str,
+    reason: &str,
+    by: &str,
+) -> Result<String, StoreError> {
+    write(store, async |tx| {
+        tx.unmerge_person(&triage(), &reader(person_id), reason, by)
+            .await
+    })
+    .await
 }
 
 #[cfg(test)]

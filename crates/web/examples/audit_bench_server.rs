@@ -117,7 +117,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         audit_reads: args.audit_reads,
         ..WebSettings::default()
     };
-    let app = pathways_web::router(AppState::new(store, settings));
+    let app = pathways_web::router(AppState::new(
+        store,
+        settings,
+        pathways_app::Settings::default(),
+    ));
     println!("READY http://{addr}/admin/users/{viewed} pw_session={raw}");
     axum::serve(
         listener,

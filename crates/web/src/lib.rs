@@ -93,20 +93,19 @@ struct Inner {
     store: Store,
     settings: WebSettings,
     metrics: metrics::Metrics,
-    people_index: referrals::index::PeopleIndex,
     directory: directory::Directory,
 }
 
 impl AppState {
-    /// State over an open store.
-    pub fn new(store: Store, settings: WebSettings) -> AppState {
+    /// State over an open store, with the web settings and the settings every use case
+    /// shares, both loaded once at start.
+    pub fn new(store: Store, settings: WebSettings, app: pathways_app::Settings) -> AppState {
         AppState {
             inner: Arc::new(Inner {
-                app: pathways_app::App::new(store.clone(), pathways_app::Settings::default()),
+                app: pathways_app::App::new(store.clone(), app),
                 store,
                 settings,
                 metrics: metrics::Metrics::default(),
-                people_index: referrals::index::PeopleIndex::default(),
                 directory: directory::Directory::default(),
             }),
         }
@@ -132,11 +131,6 @@ impl AppState {
         &self.inner.metrics
     }
 
-    /// The in-memory person index used for candidate matches (built on first use).
-    pub(crate) fn people_index(&self) -> &referrals::index::PeopleIndex {
-        &self.inner.people_index
-    }
-
     /// The "find support" directory's search index (built from the store on first use).
     pub fn directory(&self) -> &directory::Directory {
         &self.inner.directory
@@ -145,7 +139,7 @@ impl AppState {
 
 /// Every module's route table, with the module's name.
 pub(crate) fn modules() -> &'static [(&'static str, &'static [routes::Route])] {
-    &[("Cases", cases::ROUTES)]
+    &[("Referrals", referrals::ROUTES), ("Cases", cases::ROUTES)]
 }
 
 /// The whole application: every route, with security headers and metrics around them.
@@ -156,7 +150,6 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::routes())
         .merge(login::routes())
         .merge(admin::routes())
-        .merge(referrals::routes())
         .merge(directory::routes())
         .merge(insight::routes())
         .fallback(error::not_found)

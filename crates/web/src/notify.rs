@@ -58,27 +58,6 @@ impl Default for NotifySettings {
     }
 }
 
-impl NotifySettings {
-    /// Defaults overridden by `PATHWAYS_SMTP_HOST`, `PATHWAYS_SMTP_PORT` and
-    /// `PATHWAYS_MAIL_FROM`.
-    pub fn from_env() -> NotifySettings {
-        let mut s = NotifySettings::default();
-        if let Ok(h) = std::env::var("PATHWAYS_SMTP_HOST") {
-            s.smtp_host = h;
-        }
-        if let Some(p) = std::env::var("PATHWAYS_SMTP_PORT")
-            .ok()
-            .and_then(|p| p.trim().parse().ok())
-        {
-            s.smtp_port = p;
-        }
-        if let Ok(f) = std::env::var("PATHWAYS_MAIL_FROM") {
-            s.from = f;
-        }
-        s
-    }
-}
-
 /// Why an e-mail could not be handed to the relay.
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpError {

@@ -392,7 +392,7 @@ pub async fn move_referral(
         } else {
             "status"
         };
-        return Err(Error::invalid(target, sentence(&e.to_string())));
+        return Err(Error::invalid(target, crate::sentence(&e.to_string())));
     }
     let cap = authorize(
         &caller.actor,
@@ -406,7 +406,9 @@ pub async fn move_referral(
     tx.set_service_referral_status(&cap, from, to, reason, caller.user_id())
         .await
         .map_err(|e| match e {
-            pathways_store::StoreError::Conflict(m) => Error::invalid("status", sentence(&m)),
+            pathways_store::StoreError::Conflict(m) => {
+                Error::invalid("status", crate::sentence(&m))
+            }
             other => other.into(),
         })?;
     let mut event = caller.event(
@@ -444,7 +446,7 @@ pub async fn allocate(
         .await
         .map_err(|e| match e {
             pathways_store::StoreError::Conflict(m) => {
-                Error::invalid("member_agency_id", sentence(&m))
+                Error::invalid("member_agency_id", crate::sentence(&m))
             }
             other => other.into(),
         })?;
@@ -457,15 +459,6 @@ pub async fn allocate(
         ),
     )
     .await
-}
-
-/// A message as a sentence: first letter capitalised.
-fn sentence(m: &str) -> String {
-    let mut c = m.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

@@ -230,10 +230,15 @@ async fn restricting_a_case_restricts_its_person_and_everyone_merged_with_them()
         assert!(theirs.rows.iter().all(|r| r.id != second));
 
         // Merging a duplicate in gives it the same restriction and list.
-        store
-            .merge_people(&duplicate, &person_id, "same person", &w.dev.id)
-            .await
-            .expect("merged");
+        pathways_store::testing::merge_people(
+            &store,
+            &duplicate,
+            &person_id,
+            "same person",
+            &w.dev.id,
+        )
+        .await
+        .expect("merged");
         let dup = store.person(&duplicate).await.expect("person");
         assert!(dup.restricted);
         let dup_facts = store.person_facts(&dup).await.expect("facts");

@@ -70,11 +70,13 @@ async fn concurrent_referrals_get_distinct_references() {
         for i in 0..40 {
             let (store, user, agency) = (store.clone(), user.clone(), agency.clone());
             writers.push(tokio::spawn(async move {
-                store
-                    .create_referral(&referral(&user, &agency, &format!("Person{i}")))
-                    .await
-                    .expect("referral")
-                    .reference
+                pathways_store::testing::create_referral(
+                    &store,
+                    &referral(&user, &agency, &format!("Person{i}")),
+                )
+                .await
+                .expect("referral")
+                .reference
             }));
         }
         let mut refs = std::collections::BTreeSet::new();
@@ -93,14 +95,20 @@ async fn referrals_are_numbered_and_round_trip() {
     on_every_backend!(|store| {
         let (user, agency) = referrer(&store).await;
         let at = 1_780_000_000; // 2026-05-28
-        let a = store
-            .create_referral_at(&referral(&user, &agency, "Tayo"), at)
-            .await
-            .expect("first");
-        let b = store
-            .create_referral_at(&referral(&user, &agency, "Femi"), at + 60)
-            .await
-            .expect("second");
+        let a = pathways_store::testing::create_referral_at(
+            &store,
+            &referral(&user, &agency, "Tayo"),
+            at,
+        )
+        .await
+        .expect("first");
+        let b = pathways_store::testing::create_referral_at(
+            &store,
+            &referral(&user, &agency, "Femi"),
+            at + 60,
+        )
+        .await
+        .expect("second");
         assert_eq!(a.reference, "R-2026-000001");
         assert_eq!(b.reference, "R-2026-000002");
         let back = store
@@ -139,12 +147,11 @@ async fn referrals_are_numbered_and_round_trip() {
 async fn decisions_need_a_person_for_a_case_and_happen_once() {
     on_every_backend!(|store| {
         let (user, agency) = referrer(&store).await;
-        let r = store
-            .create_referral(&referral(&user, &agency, "Tayo"))
+        let r = pathways_store::testing::create_referral(&store, &referral(&user, &agency, "Tayo"))
             .await
             .expect("referral");
         let open = DecisionInput {
-            decision: "open_case".into(),
+            decision: pathways_domain::referrals::TriageDecision::OpenCase,
             reason: "Meets the threshold for outreach.".into(),
             detail: String::new(),
             service_id: String::new(),
@@ -156,10 +163,15 @@ async fn decisions_need_a_person_for_a_case_and_happen_once() {
             body: "Sign in to see the outcome.".into(),
             idempotency_key: format!("referral:{}:decision:email", r.id),
         };
-        let err = store
-            .decide_referral(&r.id, &open, "manager", std::slice::from_ref(&msg))
-            .await
-            .expect_err("no person yet");
+        let err = pathways_store::testing::decide_referral(
+            &store,
+            &r.id,
+            &open,
+            "manager",
+            std::slice::from_ref(&msg),
+        )
+        .await
+        .expect_err("no person yet");
         assert!(
             err.to_string().contains("must be linked to a person"),
             "{err}"
@@ -173,8 +185,7 @@ async fn decisions_need_a_person_for_a_case_and_happen_once() {
             "received"
         );
 
-        let person = store
-            .create_person_for_referral(&r.id, "manager")
+        let person = pathways_store::testing::create_person_for_referral(&store, &r.id, "manager")
             .await
             .expect("person");
         let rules = store.safe_contacts(&person).await.expect("rules");
@@ -184,10 +195,15 @@ async fn decisions_need_a_person_for_a_case_and_happen_once() {
                 .iter()
                 .any(|c| c.channel == "phone" && c.safe && c.when == "after 4pm")
         );
-        let decided = store
-            .decide_referral(&r.id, &open, "manager", &[msg.clone(), msg.clone()])
-            .await
-            .expect("decided");
+        let decided = pathways_store::testing::decide_referral(
+            &store,
+            &r.id,
+            &open,
+            "manager",
+            &[msg.clone(), msg.clone()],
+        )
+        .await
+        .expect("decided");
         assert_eq!(decided.status, "decided");
         assert_eq!(decided.decision.as_deref(), Some("open_case"));
         assert_eq!(decided.person_id.as_deref(), Some(person.as_str()));
@@ -196,8 +212,7 @@ async fn decisions_need_a_person_for_a_case_and_happen_once() {
             1,
             "one message per idempotency key"
         );
-        let again = store
-            .decide_referral(&r.id, &open, "manager", &[])
+        let again = pathways_store::testing::decide_referral(&store, &r.id, &open, "manager", &[])
             .await
             .expect_err("decided once");
         assert!(
@@ -208,15 +223,23 @@ async fn decisions_need_a_person_for_a_case_and_happen_once() {
         assert_eq!(to_open.len(), 1);
         assert_eq!(to_open[0].id, r.id);
         assert!(store.triage_queue().await.expect("queue").is_empty());
-        let bad = DecisionInput {
-            decision: "shrug".into(),
-            ..open
-        };
+        // A proof for another permission does not let a decision through.
+        let wrong = pathways_store::testing::permitted(pathways_domain::Permission::MakeReferral);
+        let refused = pathways_store::testing::write(&store, async |tx| {
+            tx.decide_referral(
+                &wrong,
+                &pathways_store::testing::reader(&r.id),
+                &open,
+                "manager",
+                &[],
+            )
+            .await
+        })
+        .await
+        .expect_err("needs the triage permission");
         assert!(
-            store
-                .decide_referral(&r.id, &bad, "manager", &[])
-                .await
-                .is_err()
+            matches!(refused, pathways_store::StoreError::NotPermitted(_)),
+            "{refused}"
         );
     });
 }
@@ -229,37 +252,57 @@ async fn merges_are_reversible_and_guarded() {
             surname: "Okoro".into(),
             ..PersonDetails::default()
         };
-        let a = store.create_person(&d, "u").await.expect("a");
-        let b = store.create_person(&d, "u").await.expect("b");
-        let c = store.create_person(&d, "u").await.expect("c");
+        let a = pathways_store::testing::create_person(&store, &d, "u")
+            .await
+            .expect("a");
+        let b = pathways_store::testing::create_person(&store, &d, "u")
+            .await
+            .expect("b");
+        let c = pathways_store::testing::create_person(&store, &d, "u")
+            .await
+            .expect("c");
         assert_eq!(store.people_for_index().await.expect("index").len(), 3);
-        store
-            .merge_people(&a, &b, "Same DOB and school", "manager")
+        pathways_store::testing::merge_people(&store, &a, &b, "Same DOB and school", "manager")
             .await
             .expect("merge");
         assert_eq!(store.resolve_person(&a).await.expect("resolve"), b);
         assert_eq!(store.people_for_index().await.expect("index").len(), 2);
         assert!(
-            store.merge_people(&b, &a, "loop", "m").await.is_err(),
+            pathways_store::testing::merge_people(&store, &b, &a, "loop", "m")
+                .await
+                .is_err(),
             "into a merged person"
         );
         assert!(
-            store.merge_people(&a, &c, "twice", "m").await.is_err(),
+            pathways_store::testing::merge_people(&store, &a, &c, "twice", "m")
+                .await
+                .is_err(),
             "already merged"
         );
-        assert!(store.merge_people(&c, &c, "self", "m").await.is_err());
-        store
-            .merge_people(&b, &c, "also the same", "manager")
+        assert!(
+            pathways_store::testing::merge_people(&store, &c, &c, "self", "m")
+                .await
+                .is_err()
+        );
+        pathways_store::testing::merge_people(&store, &b, &c, "also the same", "manager")
             .await
             .expect("chain");
         assert_eq!(store.resolve_person(&a).await.expect("resolve"), c);
-        let undone_from = store
-            .unmerge_person(&b, "Different people: twins", "manager")
-            .await
-            .expect("unmerge");
+        let undone_from = pathways_store::testing::unmerge_person(
+            &store,
+            &b,
+            "Different people: twins",
+            "manager",
+        )
+        .await
+        .expect("unmerge");
         assert_eq!(undone_from, c);
         assert_eq!(store.resolve_person(&a).await.expect("resolve"), b);
-        assert!(store.unmerge_person(&c, "not merged", "m").await.is_err());
+        assert!(
+            pathways_store::testing::unmerge_person(&store, &c, "not merged", "m")
+                .await
+                .is_err()
+        );
         let history = store.merge_history(&b).await.expect("history");
         assert_eq!(history.len(), 2);
         assert!(
@@ -279,33 +322,38 @@ async fn merges_are_reversible_and_guarded() {
 async fn unsafe_channels_are_refused_not_queued() {
     on_every_backend!(|store| {
         let (user, agency) = referrer(&store).await;
-        let r = store
-            .create_referral(&referral(&user, &agency, "Tayo"))
+        let r = pathways_store::testing::create_referral(&store, &referral(&user, &agency, "Tayo"))
             .await
             .expect("referral");
-        let person = store
-            .create_person_for_referral(&r.id, "m")
+        let person = pathways_store::testing::create_person_for_referral(&store, &r.id, "m")
             .await
             .expect("person");
-        let refused = store
-            .message_person(
-                &person,
-                "email",
-                "tayo@example.org",
-                "Appointment",
-                "Hello",
-                "k1",
-            )
-            .await
-            .expect("checked");
+        let refused = pathways_store::testing::message_person(
+            &store,
+            &person,
+            "email",
+            "tayo@example.org",
+            "Appointment",
+            "Hello",
+            "k1",
+        )
+        .await
+        .expect("checked");
         assert!(
             matches!(&refused, ContactOutcome::Refused { reason } if reason.contains("marked unsafe")),
             "{refused:?}"
         );
-        let unknown = store
-            .message_person(&person, "post", "1 High St", "Letter", "Hello", "k2")
-            .await
-            .expect("checked");
+        let unknown = pathways_store::testing::message_person(
+            &store,
+            &person,
+            "post",
+            "1 High St",
+            "Letter",
+            "Hello",
+            "k2",
+        )
+        .await
+        .expect("checked");
         assert!(
             matches!(&unknown, ContactOutcome::Refused { reason } if reason.contains("No one has recorded"))
         );
@@ -322,37 +370,59 @@ async fn unsafe_channels_are_refused_not_queued() {
             surname: "O".into(),
             ..PersonDetails::default()
         };
-        let kept = store.create_person(&detail, "m").await.expect("kept");
-        store
-            .set_safe_contact(&kept, &safe, "m")
+        let kept = pathways_store::testing::create_person(&store, &detail, "m")
+            .await
+            .expect("kept");
+        pathways_store::testing::set_safe_contact(&store, &kept, &safe, "m")
             .await
             .expect("rule");
-        store
-            .merge_people(&person, &kept, "same", "m")
+        pathways_store::testing::merge_people(&store, &person, &kept, "same", "m")
             .await
             .expect("merge");
-        let still = store
-            .message_person(&person, "email", "x@example.org", "s", "b", "k3")
-            .await
-            .expect("checked");
+        let still = pathways_store::testing::message_person(
+            &store,
+            &person,
+            "email",
+            "x@example.org",
+            "s",
+            "b",
+            "k3",
+        )
+        .await
+        .expect("checked");
         assert!(matches!(still, ContactOutcome::Refused { .. }));
-        let kept_too = store
-            .message_person(&kept, "email", "x@example.org", "s", "b", "k4")
-            .await
-            .expect("checked");
+        let kept_too = pathways_store::testing::message_person(
+            &store,
+            &kept,
+            "email",
+            "x@example.org",
+            "s",
+            "b",
+            "k4",
+        )
+        .await
+        .expect("checked");
         assert!(
             matches!(kept_too, ContactOutcome::Refused { .. }),
             "the merged record's unsafe e-mail binds"
         );
-        let other = store.create_person(&detail, "m").await.expect("other");
-        store
-            .set_safe_contact(&other, &safe, "m")
+        let other = pathways_store::testing::create_person(&store, &detail, "m")
+            .await
+            .expect("other");
+        pathways_store::testing::set_safe_contact(&store, &other, &safe, "m")
             .await
             .expect("rule");
-        let ok = store
-            .message_person(&other, "email", "x@example.org", "s", "b", "k5")
-            .await
-            .expect("checked");
+        let ok = pathways_store::testing::message_person(
+            &store,
+            &other,
+            "email",
+            "x@example.org",
+            "s",
+            "b",
+            "k5",
+        )
+        .await
+        .expect("checked");
         assert_eq!(ok, ContactOutcome::Queued);
         let out = store.recent_outbox(10).await.expect("outbox");
         assert_eq!(out.len(), 1);

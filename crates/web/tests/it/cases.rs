@@ -26,20 +26,20 @@ async fn user_in(app: &App, agency: &str, email: &str, name: &str, roles: &[Role
 }
 
 async fn person(app: &App, first: &str, surname: &str) -> String {
-    app.store()
-        .create_person(
-            &PersonDetails {
-                first_name: first.into(),
-                surname: surname.into(),
-                dob: Some("2001-04-05".into()),
-                address_line: "12 Hidden Lane".into(),
-                postcode: "RV1 2AB".into(),
-                ..PersonDetails::default()
-            },
-            "test",
-        )
-        .await
-        .expect("person")
+    pathways_store::testing::create_person(
+        app.store(),
+        &PersonDetails {
+            first_name: first.into(),
+            surname: surname.into(),
+            dob: Some("2001-04-05".into()),
+            address_line: "12 Hidden Lane".into(),
+            postcode: "RV1 2AB".into(),
+            ..PersonDetails::default()
+        },
+        "test",
+    )
+    .await
+    .expect("person")
 }
 
 async fn open(app: &App, lead: &User, first: &str, restricted: bool) -> String {
@@ -96,9 +96,9 @@ async fn a_case_opens_from_a_triaged_referral_and_a_dash_of_15_yes_is_high_and_m
         &[Role::PartnerReferrer],
     )
     .await;
-    let referral = app
-        .store()
-        .create_referral(&NewReferral {
+    let referral = pathways_store::testing::create_referral(
+        app.store(),
+        &NewReferral {
             referrer_actor: referrer.id.clone(),
             referrer_user_id: Some(referrer.id.clone()),
             referrer_agency_id: police.id.clone(),
@@ -114,27 +114,27 @@ async fn a_case_opens_from_a_triaged_referral_and_a_dash_of_15_yes_is_high_and_m
             urgency: "urgent".into(),
             consent: "given".into(),
             ..NewReferral::default()
-        })
-        .await
-        .expect("referral");
-    app.store()
-        .create_person_for_referral(&referral.id, &amara.id)
+        },
+    )
+    .await
+    .expect("referral");
+    pathways_store::testing::create_person_for_referral(app.store(), &referral.id, &amara.id)
         .await
         .expect("person");
-    app.store()
-        .decide_referral(
-            &referral.id,
-            &DecisionInput {
-                decision: "open_case".into(),
-                reason: "Needs outreach".into(),
-                detail: String::new(),
-                service_id: String::new(),
-            },
-            &amara.id,
-            &[],
-        )
-        .await
-        .expect("decided");
+    pathways_store::testing::decide_referral(
+        app.store(),
+        &referral.id,
+        &DecisionInput {
+            decision: pathways_domain::referrals::TriageDecision::OpenCase,
+            reason: "Needs outreach".into(),
+            detail: String::new(),
+            service_id: String::new(),
+        },
+        &amara.id,
+        &[],
+    )
+    .await
+    .expect("decided");
     let (client, csrf, _) = app.session(&amara).await;
     let form = get(&app, &client, "/cases/new")
         .await

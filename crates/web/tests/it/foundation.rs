@@ -13,7 +13,11 @@ struct Running {
 
 async fn start(settings: WebSettings) -> Running {
     let db = TestDatabase::sqlite().await.expect("database");
-    let app = router(AppState::new(db.store.clone(), settings));
+    let app = router(AppState::new(
+        db.store.clone(),
+        settings,
+        pathways_app::Settings::default(),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -30,19 +30,18 @@ fn screening_answers(app_yes: &[&str]) -> Vec<(String, String)> {
 }
 
 async fn open_case(app: &App, lead: &User) -> String {
-    let person = app
-        .store()
-        .create_person(
-            &PersonDetails {
-                first_name: "Kai".into(),
-                surname: "Example".into(),
-                dob: Some("2010-03-04".into()),
-                ..PersonDetails::default()
-            },
-            "test",
-        )
-        .await
-        .expect("person");
+    let person = pathways_store::testing::create_person(
+        app.store(),
+        &PersonDetails {
+            first_name: "Kai".into(),
+            surname: "Example".into(),
+            dob: Some("2010-03-04".into()),
+            ..PersonDetails::default()
+        },
+        "test",
+    )
+    .await
+    .expect("person");
     pathways_store::testing::write(app.store(), async |tx| {
         tx.open_case(
             &pathways_store::testing::permitted(pathways_domain::Permission::WorkCases),

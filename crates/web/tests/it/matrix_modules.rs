@@ -894,20 +894,20 @@ async fn user_in(store: &Store, agency: &str, email: &str, roles: &[Role]) -> Us
 }
 
 async fn person(store: &Store, first: &str) -> String {
-    store
-        .create_person(
-            &PersonDetails {
-                first_name: first.into(),
-                surname: "Sample".into(),
-                dob: Some("2009-03-04".into()),
-                address_line: "12 Hidden Lane".into(),
-                postcode: "RV1 2AB".into(),
-                ..PersonDetails::default()
-            },
-            "test",
-        )
-        .await
-        .expect("person")
+    pathways_store::testing::create_person(
+        store,
+        &PersonDetails {
+            first_name: first.into(),
+            surname: "Sample".into(),
+            dob: Some("2009-03-04".into()),
+            address_line: "12 Hidden Lane".into(),
+            postcode: "RV1 2AB".into(),
+            ..PersonDetails::default()
+        },
+        "test",
+    )
+    .await
+    .expect("person")
 }
 
 /// A referral made by `by` (a user id, or `token:<id>`) in `agency`.
@@ -918,8 +918,9 @@ async fn referral(
     agency: &str,
     first: &str,
 ) -> (String, String) {
-    let r = store
-        .create_referral(&NewReferral {
+    let r = pathways_store::testing::create_referral(
+        store,
+        &NewReferral {
             referrer_actor: by.into(),
             referrer_user_id: user.then(|| by.to_string()),
             referrer_agency_id: agency.into(),
@@ -934,9 +935,10 @@ async fn referral(
             urgency: "standard".into(),
             consent: "given".into(),
             ..NewReferral::default()
-        })
-        .await
-        .expect("referral");
+        },
+    )
+    .await
+    .expect("referral");
     (r.id, r.reference)
 }
 
@@ -1179,25 +1181,24 @@ async fn every_module_route_for_every_caller() {
     let (_, for_new_person) = referral(&store, &stranger.id, true, &foreign.id, "Newone").await;
     let (_, to_decide) = referral(&store, &stranger.id, true, &foreign.id, "Decideme").await;
     let indexed = person(&store, "Indexed").await;
-    store
-        .set_safe_contact(
-            &indexed,
-            &SafeContact {
-                channel: "email".into(),
-                safe: true,
-                detail: "person@example.org".into(),
-                when: String::new(),
-            },
-            &stranger.id,
-        )
-        .await
-        .expect("safe contact");
+    pathways_store::testing::set_safe_contact(
+        &store,
+        &indexed,
+        &SafeContact {
+            channel: "email".into(),
+            safe: true,
+            detail: "person@example.org".into(),
+            when: String::new(),
+        },
+        &stranger.id,
+    )
+    .await
+    .expect("safe contact");
     let merge_from = person(&store, "Twin").await;
     let merge_into = person(&store, "Twin").await;
     let merged = person(&store, "Merged").await;
     let kept = person(&store, "Merged").await;
-    store
-        .merge_people(&merged, &kept, "Same person", &stranger.id)
+    pathways_store::testing::merge_people(&store, &merged, &kept, "Same person", &stranger.id)
         .await
         .expect("merge");
     shared.extend([
@@ -1238,24 +1239,23 @@ async fn every_module_route_for_every_caller() {
         let agency = foreign.id.clone();
         async move {
             let (id, _) = referral(&store, &by, true, &agency, first).await;
-            store
-                .create_person_for_referral(&id, &by)
+            pathways_store::testing::create_person_for_referral(&store, &id, &by)
                 .await
                 .expect("person");
-            store
-                .decide_referral(
-                    &id,
-                    &DecisionInput {
-                        decision: "open_case".into(),
-                        reason: "Needs outreach".into(),
-                        detail: String::new(),
-                        service_id: String::new(),
-                    },
-                    &by,
-                    &[],
-                )
-                .await
-                .expect("decided");
+            pathways_store::testing::decide_referral(
+                &store,
+                &id,
+                &DecisionInput {
+                    decision: pathways_domain::referrals::TriageDecision::OpenCase,
+                    reason: "Needs outreach".into(),
+                    detail: String::new(),
+                    service_id: String::new(),
+                },
+                &by,
+                &[],
+            )
+            .await
+            .expect("decided");
             id
         }
     };

@@ -75,8 +75,7 @@ const FORM: &[(&str, &str)] = &[
 async fn a_referral_goes_from_the_form_through_triage_to_the_referrer() {
     let app = App::start().await;
     let store = app.store().clone();
-    let known = store
-        .create_person(&tayo(), "import")
+    let known = pathways_store::testing::create_person(&store, &tayo(), "import")
         .await
         .expect("known person");
     let referrer = partner(&app, "priya.shah@school.example", "Northgate Academy").await;
@@ -412,18 +411,21 @@ async fn the_api_validates_and_answers_with_a_reference_and_status() {
 async fn merges_are_audited_and_unsafe_channels_are_refused() {
     let app = App::start().await;
     let store = app.store().clone();
-    let a = store.create_person(&tayo(), "import").await.expect("a");
+    let a = pathways_store::testing::create_person(&store, &tayo(), "import")
+        .await
+        .expect("a");
     let mut variant = tayo();
     variant.first_name = "Taiwo".into();
-    let b = store.create_person(&variant, "import").await.expect("b");
+    let b = pathways_store::testing::create_person(&store, &variant, "import")
+        .await
+        .expect("b");
     let unsafe_email = SafeContact {
         channel: "email".into(),
         safe: false,
         detail: String::new(),
         when: String::new(),
     };
-    store
-        .set_safe_contact(&a, &unsafe_email, "import")
+    pathways_store::testing::set_safe_contact(&store, &a, &unsafe_email, "import")
         .await
         .expect("rule");
     let manager = app
@@ -543,27 +545,24 @@ async fn the_queue_puts_breaches_first_and_hides_what_triage_may_not_see() {
         ..Default::default()
     };
     let now = pathways_store::now_unix();
-    let fresh = store
-        .create_referral_at(&base, now - 60)
+    let fresh = pathways_store::testing::create_referral_at(&store, &base, now - 60)
         .await
         .expect("fresh");
-    let old = store
-        .create_referral_at(
-            &pathways_store::referrals::NewReferral {
-                urgency: "urgent".into(),
-                ..base.clone()
-            },
-            now - 14 * 86_400,
-        )
-        .await
-        .expect("old");
+    let old = pathways_store::testing::create_referral_at(
+        &store,
+        &pathways_store::referrals::NewReferral {
+            urgency: "urgent".into(),
+            ..base.clone()
+        },
+        now - 14 * 86_400,
+    )
+    .await
+    .expect("old");
     // A referral about a restricted person whose access list the manager is not on.
-    let hidden = store
-        .create_referral_at(&base, now - 30 * 86_400)
+    let hidden = pathways_store::testing::create_referral_at(&store, &base, now - 30 * 86_400)
         .await
         .expect("hidden");
-    let person = store
-        .create_person_for_referral(&hidden.id, "import")
+    let person = pathways_store::testing::create_person_for_referral(&store, &hidden.id, "import")
         .await
         .expect("person");
     app.sql(&format!(

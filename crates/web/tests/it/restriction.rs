@@ -213,14 +213,23 @@ async fn build(store: &Store, specs: &[PersonSpec]) -> World {
             phone: c.phone.clone(),
             ..PersonDetails::default()
         };
-        let id = store.create_person(&details, "test").await.expect("person");
+        let id = pathways_store::testing::create_person(store, &details, "test")
+            .await
+            .expect("person");
         let mut records = vec![id.clone()];
         if spec.duplicate {
-            let dup = store.create_person(&details, "test").await.expect("dup");
-            store
-                .merge_people(&dup, &id, "same person", &world.users[3].id)
+            let dup = pathways_store::testing::create_person(store, &details, "test")
                 .await
-                .expect("merge");
+                .expect("dup");
+            pathways_store::testing::merge_people(
+                store,
+                &dup,
+                &id,
+                "same person",
+                &world.users[3].id,
+            )
+            .await
+            .expect("merge");
             records.push(dup);
         }
         for case in &spec.cases {
@@ -315,8 +324,9 @@ async fn build(store: &Store, specs: &[PersonSpec]) -> World {
         }
         if let Some(linked) = spec.referral {
             let referrer = &world.users[REFERRER];
-            let r = store
-                .create_referral(&NewReferral {
+            let r = pathways_store::testing::create_referral(
+                store,
+                &NewReferral {
                     referrer_actor: referrer.id.clone(),
                     referrer_user_id: Some(referrer.id.clone()),
                     referrer_agency_id: referrer.agency_id.clone(),
@@ -328,14 +338,19 @@ async fn build(store: &Store, specs: &[PersonSpec]) -> World {
                     urgency: "standard".into(),
                     consent: "given".into(),
                     ..NewReferral::default()
-                })
-                .await
-                .expect("referral");
+                },
+            )
+            .await
+            .expect("referral");
             if linked {
-                store
-                    .link_referral_person(&r.id, &id, &world.users[3].id)
-                    .await
-                    .expect("link");
+                pathways_store::testing::link_referral_person(
+                    store,
+                    &r.id,
+                    &id,
+                    &world.users[3].id,
+                )
+                .await
+                .expect("link");
             }
             world.referrals.push((p, r.id, r.reference));
         }
@@ -684,21 +699,20 @@ fn restriction_invariant_holds_on_postgres() {
 use crate::support::{App, get, post_form};
 
 async fn restricted_case(app: &App, lead: &User, first: &str, list: &[&User]) -> (String, String) {
-    let person = app
-        .store()
-        .create_person(
-            &PersonDetails {
-                first_name: first.into(),
-                surname: "Marlowe".into(),
-                dob: Some("2004-02-03".into()),
-                address_line: "7 Quiet Close".into(),
-                postcode: "RV9 9ZZ".into(),
-                ..PersonDetails::default()
-            },
-            "test",
-        )
-        .await
-        .expect("person");
+    let person = pathways_store::testing::create_person(
+        app.store(),
+        &PersonDetails {
+            first_name: first.into(),
+            surname: "Marlowe".into(),
+            dob: Some("2004-02-03".into()),
+            address_line: "7 Quiet Close".into(),
+            postcode: "RV9 9ZZ".into(),
+            ..PersonDetails::default()
+        },
+        "test",
+    )
+    .await
+    .expect("person");
     let case = pathways_store::testing::write(app.store(), async |tx| {
         tx.open_case(
             &pathways_store::testing::permitted(pathways_domain::Permission::WorkCases),
@@ -928,15 +942,18 @@ async fn restricted_people_take_no_place_among_triage_candidates() {
         .iter()
         .enumerate()
     {
-        app.store()
-            .create_person(&details(first, &format!("2004-02-1{i}")), "test")
-            .await
-            .expect("person");
+        pathways_store::testing::create_person(
+            app.store(),
+            &details(first, &format!("2004-02-1{i}")),
+            "test",
+        )
+        .await
+        .expect("person");
     }
     restricted_case(&app, &lead, "Ivy", &[]).await;
-    let referral = app
-        .store()
-        .create_referral(&NewReferral {
+    let referral = pathways_store::testing::create_referral(
+        app.store(),
+        &NewReferral {
             referrer_actor: "token:police".into(),
             referrer_agency_id: police.id.clone(),
             referrer_name: "PC Reid".into(),
@@ -946,9 +963,10 @@ async fn restricted_people_take_no_place_among_triage_candidates() {
             urgency: "urgent".into(),
             consent: "given".into(),
             ..NewReferral::default()
-        })
-        .await
-        .expect("referral");
+        },
+    )
+    .await
+    .expect("referral");
     let (client, _, _) = app.session(&manager).await;
     let page = get(&app, &client, &format!("/referrals/{}", referral.reference))
         .await

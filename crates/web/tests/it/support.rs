@@ -54,7 +54,11 @@ impl Server {
             ..WebSettings::default()
         };
         adjust(&mut settings);
-        let app = pathways_web::router(AppState::new(store, settings));
+        let app_settings = pathways_app::Settings {
+            public_url: settings.public_url.clone(),
+            ..pathways_app::Settings::default()
+        };
+        let app = pathways_web::router(AppState::new(store, settings, app_settings));
         let task = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, service).await;

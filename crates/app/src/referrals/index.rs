@@ -212,7 +212,9 @@ mod tests {
             school: "Northgate Academy".into(),
             ..PersonDetails::default()
         };
-        let id = store.create_person(&tayo, "t").await.expect("person");
+        let id = pathways_store::testing::create_person(store, &tayo, "t")
+            .await
+            .expect("person");
         let index = PeopleIndex::default();
         assert_eq!(index.len(store).await.expect("built"), 1);
         // Spelling variant, swapped day and month: the same person.
@@ -235,7 +237,9 @@ mod tests {
             "probability {}",
             found[0].probability
         );
-        let other_id = store.create_person(&tayo, "t").await.expect("second");
+        let other_id = pathways_store::testing::create_person(store, &tayo, "t")
+            .await
+            .expect("second");
         index
             .upsert(&store.person(&other_id).await.expect("row"))
             .await;
@@ -250,8 +254,7 @@ mod tests {
         index.remove(&other_id).await;
         assert_eq!(index.len(store).await.expect("len"), 1);
         // A person written without telling the index is found on the next lookup.
-        let third = store
-            .create_person(&tayo, "another module")
+        let third = pathways_store::testing::create_person(store, &tayo, "another module")
             .await
             .expect("third");
         let found = index
@@ -275,7 +278,9 @@ mod tests {
             postcode: "LS9 8AB".into(),
             ..PersonDetails::default()
         };
-        let id = store.create_person(&stored, "t").await.expect("person");
+        let id = pathways_store::testing::create_person(store, &stored, "t")
+            .await
+            .expect("person");
         // Someone else of the same name, born another day, lives elsewhere.
         let namesake = PersonDetails {
             first_name: "Marcus".into(),
@@ -284,7 +289,9 @@ mod tests {
             postcode: "BD1 1AA".into(),
             ..PersonDetails::default()
         };
-        let other = store.create_person(&namesake, "t").await.expect("namesake");
+        let other = pathways_store::testing::create_person(store, &namesake, "t")
+            .await
+            .expect("namesake");
         let index = PeopleIndex::default();
         // The referral gives the date with day and month typed the wrong way round, as
         // partner systems' exports often do: no calendar date, but still evidence.

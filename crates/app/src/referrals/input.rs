@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::taxonomy;
-use crate::error::FieldError;
+use crate::FieldError;
 
 /// Longest name, alias, school or address line accepted.
 pub const MAX_SHORT: usize = 100;
