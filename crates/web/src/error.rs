@@ -107,7 +107,7 @@ impl AppError {
     }
 
     /// The JSON form.
-    fn json(&self) -> Response {
+    pub(crate) fn json(&self) -> Response {
         #[derive(Serialize)]
         struct Body<'a> {
             error: Inner<'a>,

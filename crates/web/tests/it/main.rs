@@ -6,6 +6,8 @@ mod api;
 mod cases;
 mod directory;
 mod foundation;
+mod hardening;
+mod idempotency;
 mod instruments;
 mod login;
 mod logs;
