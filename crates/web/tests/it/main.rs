@@ -6,6 +6,7 @@ mod api;
 mod cases;
 mod directory;
 mod foundation;
+mod fuzz;
 mod hardening;
 mod idempotency;
 mod instruments;
