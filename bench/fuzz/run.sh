@@ -19,8 +19,11 @@ mkdir -p target/fuzz
 log="target/fuzz/run-$(date -u +%Y%m%dT%H%M%SZ).log"
 targets=(police_uk_import oruk_import people_match_csv referral_api score_api)
 
-# The workspace build, as the test suite and CI make it (no second build).
-cargo nextest run --workspace --no-run >/dev/null
+# The workspace build, as the test suite and CI make it (no second build); the test binary
+# is copied so that editing the sources while this runs changes nothing.
+binary=$(cargo nextest list --workspace --message-format json -E 'binary_id(pathways-web::it)' 2>/dev/null |
+  python3 -c "import json,sys; d=json.load(sys.stdin); print(d['rust-suites']['pathways-web::it']['binary-path'])")
+cp "$binary" target/fuzz/it
 echo "fuzzing ${#targets[@]} targets for ${hours} h in rounds of ${round} s; log: $log"
 started=$SECONDS
 failures=0
@@ -29,8 +32,7 @@ while [ $((SECONDS - started)) -lt "$total" ]; do
     left=$((total - (SECONDS - started)))
     [ "$left" -le 0 ] && break
     secs=$((left < round ? left : round))
-    if ! PATHWAYS_FUZZ_SECS=$secs cargo nextest run --workspace --no-capture \
-      -E "binary_id(pathways-web::it) & test(=fuzz::fuzz_${t})" >>"$log" 2>&1; then
+    if ! PATHWAYS_FUZZ_SECS=$secs target/fuzz/it --exact "fuzz::fuzz_${t}" --nocapture >>"$log" 2>&1; then
       failures=$((failures + 1))
       echo "target $t failed; see $log"
     fi

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+mod api;
 pub mod assets;
 pub mod auth;
 mod cases;
@@ -156,7 +157,7 @@ impl AppState {
 
 /// Every module's route table, with the module's name.
 pub(crate) fn modules() -> &'static [(&'static str, &'static [routes::Route])] {
-    &[("Cases", cases::ROUTES)]
+    &[("Cases", cases::ROUTES), ("API", api::ROUTES)]
 }
 
 /// The whole application: every route, with security headers and metrics around them.

@@ -14,6 +14,7 @@ mod login;
 mod logs;
 mod matrix;
 mod matrix_modules;
+mod openapi;
 mod referrals;
 mod restriction;
 mod support;
