@@ -77,3 +77,36 @@ async fn every_api_route_is_described_and_every_description_is_a_route() {
         from = end;
     }
 }
+
+#[tokio::test]
+async fn a_query_that_does_not_parse_is_answered_in_the_api_error_shape() {
+    let app = App::start().await;
+    let user = app
+        .user(
+            "amara@example.org",
+            "Amara Okafor",
+            &[pathways_domain::Role::Practitioner],
+        )
+        .await;
+    let (client, _, _) = app.session(&user).await;
+    let res = client
+        .get(app.url("/api/v1/cases?page=abc"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .expect("header")
+            .starts_with("application/json")
+    );
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "bad_request", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("page")),
+        "{body}"
+    );
+}
