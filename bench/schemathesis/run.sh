@@ -51,10 +51,17 @@ base="http://127.0.0.1:$port"
 "$bin" serve --listen "127.0.0.1:$port" --database "$db" --data-dir "$work" \
   --audit-key "$work/audit-signing-key.pem" --public-url "$base" --log warn >"$work/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 1 100); do
-  curl -fs "$base/healthz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+python3 - "$base/healthz" <<'PY'
+import sys, time, urllib.request
+for _ in range(150):
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1)
+        break
+    except Exception:
+        time.sleep(0.2)
+else:
+    sys.exit("the server did not start")
+PY
 
 status=0
 run() {
