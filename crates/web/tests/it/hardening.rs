@@ -235,3 +235,25 @@ async fn archiving_an_agency_signs_out_its_users_and_revokes_its_tokens() {
     // The archive and what it ended are one audited change.
     assert_eq!(app.audited("agency_archived").await, 1);
 }
+
+#[tokio::test]
+async fn a_very_long_search_is_answered_without_a_server_error() {
+    let app = App::start().await;
+    let user = app
+        .user("amara@example.org", "Amara Okafor", &[Role::Practitioner])
+        .await;
+    let (client, _, _) = app.session(&user).await;
+    let q = "ab".repeat(25_000);
+    for path in [
+        format!("/cases?q={q}"),
+        format!("/api/v1/cases?q={q}"),
+        format!("/cases?view=search&q={q}"),
+    ] {
+        let status = get(&app, &client, &path).await.status();
+        assert!(
+            status.is_success() || status.is_client_error(),
+            "{} answered {status}",
+            &path[..20]
+        );
+    }
+}
