@@ -316,10 +316,9 @@ fn fuzz_police_uk_import() {
             &dir.0.join("store"),
             &opts,
             &mut |_| {},
-        ) {
-            if report.problems.len() > opts.max_reported_problems {
-                return Err(format!("{} problems described", report.problems.len()));
-            }
+        ) && report.problems.len() > opts.max_reported_problems
+        {
+            return Err(format!("{} problems described", report.problems.len()));
         }
         Ok(())
     });
@@ -495,10 +494,10 @@ fn apply_json(seed: &serde_json::Value, edits: &[JsonEdit]) -> serde_json::Value
                             m.remove(&last.replace("~1", "/").replace("~0", "~"));
                         }
                         Some(serde_json::Value::Array(a)) => {
-                            if let Ok(i) = last.parse::<usize>() {
-                                if i < a.len() {
-                                    a.remove(i);
-                                }
+                            if let Ok(i) = last.parse::<usize>()
+                                && i < a.len()
+                            {
+                                a.remove(i);
                             }
                         }
                         _ => {}
