@@ -164,6 +164,8 @@ pub struct FileConfig {
     smtp_host: Option<String>,
     smtp_port: Option<u16>,
     mail_from: Option<String>,
+    metrics_allow: Option<Vec<String>>,
+    metrics_token: Option<String>,
 }
 
 /// Fully resolved settings.
@@ -271,6 +273,21 @@ impl ServeArgs {
         } else {
             self.trusted_proxies.clone()
         };
+        let metrics_allow = match file.metrics_allow {
+            Some(list) => list
+                .iter()
+                .map(|p| p.parse())
+                .collect::<Result<Vec<ProxyRange>, _>>()
+                .context("settings file: metrics_allow")?,
+            None => defaults.metrics_allow.clone(),
+        };
+        let metrics_token = std::env::var("PATHWAYS_METRICS_TOKEN")
+            .ok()
+            .or(file.metrics_token)
+            .filter(|t| !t.trim().is_empty());
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 20) {
+            bail!("metrics_token must be at least 20 characters");
+        }
         let mut store = pathways_store::StoreOptions::defaults_for(&database_url);
         if let Some(n) = self.db_pool_size.or(file.db_pool_size) {
             if n == 0 {
@@ -378,6 +395,8 @@ impl ServeArgs {
                 data_dir: data_dir.clone(),
                 trusted_proxies,
                 request_timeout,
+                metrics_allow,
+                metrics_token,
             },
             store,
             limits,

@@ -397,7 +397,9 @@ pub fn parse_byday(s: &str) -> Result<Vec<ByDay>, String> {
     let mut out = Vec::new();
     for raw in s.split(',') {
         let item = raw.trim();
-        if item.len() < 2 {
+        // The day code is the last two characters, which must be ASCII letters: a split
+        // inside a multi-byte character would panic.
+        if item.len() < 2 || !item.is_char_boundary(item.len() - 2) {
             return Err(format!(
                 "`{item}` is not a day (use MO, TU, WE, TH, FR, SA, SU)"
             ));
@@ -797,5 +799,19 @@ fn canonicalise(s: &mut Service, terms: &TermSet) {
     }
     for c in &mut s.contacts {
         fix(&mut c.attributes, terms);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_byday;
+
+    #[test]
+    fn a_day_ending_inside_a_multibyte_character_is_refused_not_a_panic() {
+        // Found by fuzzing the ORUK importer.
+        let e = parse_byday("SA\u{3dc}&").expect_err("not a day");
+        assert!(e.contains("is not a day"), "{e}");
+        assert!(parse_byday("\u{3dc}").is_err());
+        assert_eq!(parse_byday("MO,-1FR").expect("days").len(), 2);
     }
 }

@@ -33,7 +33,7 @@ pub struct User {
     pub roles: RoleSet,
     /// True once a TOTP second factor is enrolled.
     pub totp_enabled: bool,
-    /// True when the account may not sign in.
+    /// True when the account may not sign in: disabled, or its agency archived.
     pub disabled: bool,
     /// True when a password is set (invited users have none until they accept).
     pub has_password: bool,
@@ -56,7 +56,10 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
-const USER_COLUMNS: &str = "id, agency_id, email, display_name, roles, totp_enabled, disabled, \
+/// A user counts as disabled while their agency is archived, so no one signs in for it.
+const USER_COLUMNS: &str = "id, agency_id, email, display_name, roles, totp_enabled, \
+     CAST(CASE WHEN disabled <> 0 OR EXISTS (SELECT 1 FROM agencies a WHERE a.id = users.agency_id \
+     AND a.archived_at IS NOT NULL) THEN 1 ELSE 0 END AS BIGINT) AS disabled, \
      CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, last_login_at";
 
 fn agency_from(row: &Row) -> Result<Agency, StoreError> {
@@ -141,18 +144,43 @@ impl Store {
         row.as_ref().map(agency_from).transpose()
     }
 
-    /// Archives or restores an agency.
-    pub async fn set_agency_archived(&self, id: &str, archived: bool) -> Result<(), StoreError> {
-        let at = archived.then(now_unix);
+    /// Archives an agency (or restores it) with the audit entry that records it, in one
+    /// transaction. Archiving also ends every session of the agency's users and revokes the
+    /// agency's live API tokens, so no one keeps acting for it; restoring brings neither
+    /// back (users sign in again, and tokens are issued anew).
+    pub async fn set_agency_archived(
+        &self,
+        id: &str,
+        archived: bool,
+        event: &pathways_domain::audit::AuditEvent,
+    ) -> Result<(), StoreError> {
+        let now = now_unix();
+        let mut w = self.write().await?;
         let done = sqlx::query("UPDATE agencies SET archived_at = $1 WHERE id = $2")
-            .bind(at)
+            .bind(archived.then_some(now))
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *w.tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound { what: "agency" });
         }
-        Ok(())
+        if archived {
+            sqlx::query(
+                "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE agency_id = $1)",
+            )
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE agency_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        w.audit(&[event]).await?;
+        w.commit().await
     }
 
     /// Creates a user; e-mail addresses are unique (case-insensitive).

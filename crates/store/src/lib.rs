@@ -12,6 +12,7 @@ pub mod cases;
 mod connect;
 pub mod directory;
 mod error;
+pub mod idempotency;
 pub mod identity;
 pub mod instruments;
 pub mod keys;

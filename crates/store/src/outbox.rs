@@ -16,8 +16,12 @@ pub struct OutboxMessage {
     pub recipient: String,
     /// Subject line.
     pub subject: String,
-    /// Body text.
+    /// Body text as shown to administrators: a one-time link in it is replaced by
+    /// [`WITHHELD`].
     pub body: String,
+    /// The secret [`WITHHELD`] stands for, until the message is sent or given up; never
+    /// shown (see [`OutboxMessage::body_to_send`]).
+    pub secret: Option<String>,
     /// Queued at.
     pub created_at: i64,
     /// Delivery attempts so far.
@@ -47,8 +51,22 @@ pub struct Notification {
     pub read_at: Option<i64>,
 }
 
-const OUTBOX_COLUMNS: &str =
-    "id, channel, recipient, subject, body, created_at, attempts, sent_at, failed_at, last_error";
+const OUTBOX_COLUMNS: &str = "id, channel, recipient, subject, body, secret, created_at, attempts, sent_at, failed_at, last_error";
+
+/// What a message's body says in place of the secret it carries: the outbox, its page and
+/// backups never hold a live sign-in link once the message has gone.
+pub const WITHHELD: &str = "[one-time link: withheld, sent only in the message itself]";
+
+impl OutboxMessage {
+    /// The body to deliver: the stored body with the secret put back in place of
+    /// [`WITHHELD`].
+    pub fn body_to_send(&self) -> String {
+        match &self.secret {
+            Some(secret) => self.body.replace(WITHHELD, secret),
+            None => self.body.clone(),
+        }
+    }
+}
 
 fn message_from(r: &crate::Row) -> Result<OutboxMessage, StoreError> {
     Ok(OutboxMessage {
@@ -57,6 +75,7 @@ fn message_from(r: &crate::Row) -> Result<OutboxMessage, StoreError> {
         recipient: r.try_get("recipient")?,
         subject: r.try_get("subject")?,
         body: r.try_get("body")?,
+        secret: r.try_get("secret")?,
         created_at: r.try_get("created_at")?,
         attempts: r.try_get("attempts")?,
         sent_at: r.try_get("sent_at")?,
@@ -130,6 +149,28 @@ impl Store {
         Ok(())
     }
 
+    /// Queues a message that carries a secret (a one-time link): `body` says [`WITHHELD`]
+    /// where the secret goes, and the secret is kept apart until the message is sent.
+    pub async fn enqueue_secret_message(
+        &self,
+        channel: &str,
+        recipient: &str,
+        subject: &str,
+        body: &str,
+        secret: &str,
+        idempotency_key: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        enqueue(&mut tx, channel, recipient, subject, body, idempotency_key).await?;
+        sqlx::query("UPDATE outbox SET secret = $1 WHERE idempotency_key = $2 AND sent_at IS NULL")
+            .bind(secret)
+            .bind(idempotency_key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The most recent messages, newest first.
     pub async fn recent_outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError> {
         let sql =
@@ -196,8 +237,8 @@ impl Store {
     /// when `owner` no longer held it (its lease ran out and another sender took it over).
     pub async fn mark_sent(&self, id: &str, owner: &str) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, lease_owner = NULL, lease_until = NULL \
-             WHERE id = $2 AND lease_owner = $3 AND sent_at IS NULL",
+            "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, lease_owner = NULL, lease_until = NULL, \
+             secret = NULL WHERE id = $2 AND lease_owner = $3 AND sent_at IS NULL",
         )
         .bind(now_unix())
         .bind(id)
@@ -219,6 +260,7 @@ impl Store {
         let now = now_unix();
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, failed_at = $3, \
+             secret = CASE WHEN $3 IS NULL THEN secret ELSE NULL END, \
              lease_owner = NULL, lease_until = NULL WHERE id = $4 AND lease_owner = $5 AND sent_at IS NULL",
         )
         .bind(error)

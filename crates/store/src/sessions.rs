@@ -406,7 +406,8 @@ impl Store {
     pub async fn session_user(&self, id_hash: &str) -> Result<Option<SessionUser>, StoreError> {
         let row = sqlx::query(
             "SELECT s.user_id, s.stage, s.created_at, s.last_seen_at, \
-             u.id, u.agency_id, u.email, u.display_name, u.roles, u.totp_enabled, u.disabled, \
+             u.id, u.agency_id, u.email, u.display_name, u.roles, u.totp_enabled, \
+             CAST(CASE WHEN u.disabled <> 0 OR a.archived_at IS NOT NULL THEN 1 ELSE 0 END AS BIGINT) AS disabled, \
              CAST(CASE WHEN u.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, u.last_login_at, \
              a.name AS agency_name \
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN agencies a ON a.id = u.agency_id \

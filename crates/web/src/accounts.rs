@@ -129,11 +129,12 @@ pub async fn send_link(
         .await?;
     let link = format!("{}/{path}/{token}", base_url.trim_end_matches('/'));
     let body = format!(
-        "{intro}\n\n{link}\n\nThe link works once. If you did not expect this message, tell your manager."
+        "{intro}\n\n{}\n\nThe link works once. If you did not expect this message, tell your manager.",
+        pathways_store::outbox::WITHHELD
     );
     let key = format!("{purpose}:{}", crypto::digest(&token));
     store
-        .enqueue_message("email", &user.email, subject, &body, &key)
+        .enqueue_secret_message("email", &user.email, subject, &body, &link, &key)
         .await?;
     Ok(link)
 }

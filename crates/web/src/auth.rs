@@ -398,11 +398,15 @@ pub fn system_event(
 const FORM_LIMIT: usize = 2 * 1024 * 1024;
 
 /// Refuses state-changing requests that did not come from our own pages: cross-site
-/// fetches, foreign origins, and forms without the session's CSRF token. Requests that
-/// authenticate with a bearer token carry no ambient credentials and are exempt.
+/// fetches, foreign origins, and forms without the session's CSRF token. A request that
+/// authenticates with a bearer token alone carries no ambient credentials and is exempt; one
+/// that also carries a session or sign-in cookie is checked like any other, whatever its
+/// `Authorization` header says, since pages authenticate by the cookie.
 pub(crate) async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let cookie_bound = cookie(req.headers(), SESSION_COOKIE).is_some()
+        || cookie(req.headers(), PRE_COOKIE).is_some();
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        || bearer(req.headers()).is_some()
+        || (bearer(req.headers()).is_some() && !cookie_bound)
     {
         return next.run(req).await;
     }
@@ -430,7 +434,13 @@ pub(crate) async fn csrf(State(state): State<AppState>, req: Request, next: Next
         .headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok());
-    if matches!(site, Some("cross-site") | Some("same-site")) || !same_origin(&parts.headers, site)
+    let scheme = if state.settings().https() {
+        "https"
+    } else {
+        "http"
+    };
+    if matches!(site, Some("cross-site") | Some("same-site"))
+        || !same_origin(&parts.headers, site, scheme)
     {
         return refuse(state).await;
     }
@@ -475,10 +485,12 @@ pub(crate) async fn csrf(State(state): State<AppState>, req: Request, next: Next
     next.run(Request::from_parts(parts, body)).await
 }
 
-/// True unless an `Origin` header names a different host than the request's own. Browsers
-/// send `Origin: null` on form posts from pages with `Referrer-Policy: no-referrer`; that is
+/// True unless an `Origin` header names another origin than the request's own: the host the
+/// request was sent to, under the scheme the service is reached by (`https` when the public
+/// URL is, so a page served over plain HTTP on the same host cannot post). Browsers send
+/// `Origin: null` on form posts from pages with `Referrer-Policy: no-referrer`; that is
 /// accepted only when the browser also vouches that the request is same-origin.
-fn same_origin(headers: &HeaderMap, site: Option<&str>) -> bool {
+fn same_origin(headers: &HeaderMap, site: Option<&str>, scheme: &str) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -489,7 +501,7 @@ fn same_origin(headers: &HeaderMap, site: Option<&str>) -> bool {
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    origin.split_once("://").map(|(_, h)| h) == Some(host)
+    origin.split_once("://") == Some((scheme, host))
 }
 
 /// One field of an `application/x-www-form-urlencoded` body.
@@ -557,20 +569,26 @@ mod tests {
     fn origin_must_match_host() {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, "pathways.example".parse().expect("header"));
-        assert!(same_origin(&h, None));
+        assert!(same_origin(&h, None, "https"));
         h.insert(
             header::ORIGIN,
             "https://pathways.example".parse().expect("header"),
         );
-        assert!(same_origin(&h, None));
+        assert!(same_origin(&h, None, "https"));
+        assert!(!same_origin(&h, None, "http"), "the scheme counts");
+        h.insert(
+            header::ORIGIN,
+            "http://pathways.example".parse().expect("header"),
+        );
+        assert!(!same_origin(&h, Some("same-origin"), "https"));
         h.insert(
             header::ORIGIN,
             "https://evil.example".parse().expect("header"),
         );
-        assert!(!same_origin(&h, Some("same-origin")));
+        assert!(!same_origin(&h, Some("same-origin"), "https"));
         h.insert(header::ORIGIN, "null".parse().expect("header"));
-        assert!(same_origin(&h, Some("same-origin")));
-        assert!(!same_origin(&h, Some("cross-site")));
-        assert!(!same_origin(&h, None));
+        assert!(same_origin(&h, Some("same-origin"), "https"));
+        assert!(!same_origin(&h, Some("cross-site"), "https"));
+        assert!(!same_origin(&h, None, "https"));
     }
 }

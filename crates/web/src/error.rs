@@ -107,7 +107,7 @@ impl AppError {
     }
 
     /// The JSON form.
-    fn json(&self) -> Response {
+    pub(crate) fn json(&self) -> Response {
         #[derive(Serialize)]
         struct Body<'a> {
             error: Inner<'a>,
@@ -185,6 +185,16 @@ impl IntoResponse for AppError {
     }
 }
 
+/// True for a client error answered in plain text, which only axum's extractors do.
+fn is_plain_rejection(res: &Response) -> bool {
+    res.status().is_client_error()
+        && res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/plain"))
+}
+
 /// True for routes that answer in JSON.
 pub(crate) fn json_route(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/oruk")
@@ -197,6 +207,23 @@ pub(crate) async fn render(State(state): State<AppState>, req: Request, next: Ne
     let headers = req.headers().clone();
     let mut res = next.run(req).await;
     let Some(Failure(err)) = res.extensions_mut().remove::<Failure>() else {
+        if json_route(&path) && is_plain_rejection(&res) {
+            // An extractor refused the request (a query, path or body that does not parse)
+            // with axum's plain-text answer: API clients get the JSON error shape instead.
+            let status = res.status();
+            let body = axum::body::to_bytes(std::mem::take(res.body_mut()), 4096)
+                .await
+                .unwrap_or_default();
+            let message = String::from_utf8_lossy(&body).trim().to_string();
+            let err = if status == StatusCode::UNPROCESSABLE_ENTITY {
+                AppError::Invalid(vec![FieldError::new("body", message)])
+            } else {
+                AppError::BadRequest(message)
+            };
+            let mut out = err.json();
+            *out.status_mut() = status;
+            return out;
+        }
         return res;
     };
     if json_route(&path) {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+mod api;
 pub mod assets;
 pub mod auth;
 mod cases;
@@ -12,6 +13,7 @@ pub mod directory;
 mod error;
 mod format;
 mod forms;
+mod idempotency;
 mod insight;
 mod layout;
 mod login;
@@ -56,6 +58,11 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<client::ProxyRange>,
     /// Longest time a request may take, body included, before it is answered 503.
     pub request_timeout: std::time::Duration,
+    /// Client addresses (worked out behind `trusted_proxies`) that may read `/metrics`
+    /// without a token; loopback by default.
+    pub metrics_allow: Vec<client::ProxyRange>,
+    /// A bearer token that also admits a scraper to `/metrics` from anywhere.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for WebSettings {
@@ -71,6 +78,11 @@ impl Default for WebSettings {
             data_dir: std::path::PathBuf::from("pathways-data"),
             trusted_proxies: Vec::new(),
             request_timeout: std::time::Duration::from_secs(30),
+            metrics_allow: metrics::LOOPBACK
+                .iter()
+                .filter_map(|r| r.parse().ok())
+                .collect(),
+            metrics_token: None,
         }
     }
 }
@@ -139,7 +151,11 @@ impl AppState {
 
 /// Every module's route table, with the module's name.
 pub(crate) fn modules() -> &'static [(&'static str, &'static [routes::Route])] {
-    &[("Referrals", referrals::ROUTES), ("Cases", cases::ROUTES)]
+    &[
+        ("Referrals", referrals::ROUTES),
+        ("Cases", cases::ROUTES),
+        ("API", api::ROUTES),
+    ]
 }
 
 /// The whole application: every route, with security headers and metrics around them.
@@ -155,6 +171,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf))
         .layer(middleware::from_fn_with_state(state.clone(), error::render))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             error::request_timeout,

@@ -130,15 +130,40 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
     res
 }
 
-pub(crate) async fn exposition(State(state): State<AppState>) -> Response {
-    (
+/// The addresses admitted to `/metrics` by default: this machine only.
+pub const LOOPBACK: &[&str] = &["127.0.0.0/8", "::1"];
+
+/// `GET /metrics`, for a scraper on an allowed address or holding the metrics token;
+/// anyone else is answered 404, as if there were nothing there. The counts name no person,
+/// but request rates by route still tell an outsider how the service is used.
+pub(crate) async fn exposition(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, crate::AppError> {
+    let settings = state.settings();
+    let client = req
+        .extensions()
+        .get::<crate::client::ClientAddr>()
+        .and_then(|c| c.0.parse::<std::net::IpAddr>().ok());
+    let by_address = client.is_some_and(|ip| settings.metrics_allow.iter().any(|r| r.contains(ip)));
+    let by_token = settings.metrics_token.as_deref().is_some_and(|expected| {
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| crate::crypto::same(given.trim(), expected))
+    });
+    if !(by_address || by_token) {
+        return Err(crate::AppError::NotFound);
+    }
+    Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         state.metrics().render(),
     )
-        .into_response()
+        .into_response())
 }
 
 #[cfg(test)]

@@ -357,10 +357,11 @@ async fn deliver_one(
 ) -> Result<(), DeliveryError> {
     match m.channel.as_str() {
         "email" => {
+            let body = m.body_to_send();
             let email = Email {
                 to: &m.recipient,
                 subject: &m.subject,
-                body: &m.body,
+                body: &body,
                 id: &m.id,
             };
             send_email(settings, &email).await?;

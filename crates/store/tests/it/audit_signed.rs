@@ -472,3 +472,13 @@ async fn an_unknown_or_newer_database_is_refused_read_only() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn a_write_without_its_audit_entry_cannot_commit() {
+    let db = TestDatabase::sqlite().await.expect("database");
+    let w = db.store.write().await.expect("write");
+    assert!(
+        matches!(w.commit().await, Err(pathways_store::StoreError::Unaudited)),
+        "a change and its audit entry commit together or not at all"
+    );
+}

@@ -143,7 +143,6 @@ pub(super) async fn create(State(state): State<AppState>, staff: Staff, body: By
 async fn set_archived(state: AppState, staff: Staff, id: String, archived: bool) -> Response {
     let result = async {
         staff.require(Permission::Administer)?;
-        state.store().set_agency_archived(&id, archived).await?;
         let action = if archived {
             "agency_archived"
         } else {
@@ -151,7 +150,11 @@ async fn set_archived(state: AppState, staff: Staff, id: String, archived: bool)
         };
         state
             .store()
-            .audit(staff.event(action, "agency", &id, "allowed"))
+            .set_agency_archived(
+                &id,
+                archived,
+                &staff.event(action, "agency", &id, "allowed"),
+            )
             .await?;
         done(if archived {
             "/admin/agencies?done=agency-archived"

@@ -16,13 +16,15 @@ use crate::auth::{ApiCaller, Staff};
 use crate::error::AppError;
 use crate::format::iso_day;
 
-/// A case in API answers: a restricted record the caller may only know of carries no
-/// details, just the contact.
+/// A case in API answers. `restricted` says whether the case is restricted, whoever asks;
+/// `masked` says the caller may only know it exists, so it carries no details, just the
+/// contact.
 #[derive(Debug, Serialize)]
 pub(crate) struct CaseJson {
     id: String,
     reference: String,
     restricted: bool,
+    masked: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     contact: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,7 +45,8 @@ fn full(row: &CaseRow) -> CaseJson {
     CaseJson {
         id: row.id.clone(),
         reference: row.reference.clone(),
-        restricted: false,
+        restricted: row.restricted,
+        masked: false,
         contact: None,
         person_name: Some(row.person_name.clone()),
         status: Some(row.status.key()),
@@ -93,6 +96,7 @@ pub(crate) async fn show(
             id,
             reference,
             restricted: true,
+            masked: true,
             contact: Some(contact),
             person_name: None,
             status: None,

@@ -713,6 +713,11 @@ async fn documents_are_checked_by_content_and_size_and_downloaded_as_attachments
     );
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(
+        res.headers()["content-security-policy"],
+        "default-src 'none'; sandbox",
+        "the download's own sandbox is not replaced by the pages' policy"
+    );
+    assert_eq!(
         res.bytes().await.expect("bytes").as_ref(),
         b"%PDF-1.7\nplan"
     );
@@ -949,8 +954,28 @@ async fn restricted_cases_do_not_leak_on_any_path() {
         .await
         .expect("json");
     assert_eq!(
-        (json["restricted"].as_bool(), json.get("person_name")),
-        (Some(true), None)
+        (
+            json["restricted"].as_bool(),
+            json["masked"].as_bool(),
+            json.get("person_name")
+        ),
+        (Some(true), Some(true), None)
+    );
+    // For someone on the list the case is still restricted, and not masked.
+    let json: serde_json::Value = get(&app, &amara_client, &format!("/api/v1/cases/{secret}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (json["restricted"].as_bool(), json["masked"].as_bool()),
+        (Some(true), Some(false)),
+        "{json}"
+    );
+    assert!(
+        json["person_name"]
+            .as_str()
+            .is_some_and(|n| n.contains("Secretname"))
     );
     assert_eq!(
         get(&app, &out_client, &format!("/api/v1/cases/{secret}"))

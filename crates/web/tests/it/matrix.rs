@@ -71,7 +71,8 @@ async fn every_route_for_every_role() {
         .create_api_token(
             "Matrix",
             &crypto::digest("pw_matrix"),
-            &target_agency.id,
+            // Not the agency the matrix archives: archiving revokes an agency's tokens.
+            &target.agency_id,
             &["make_referral".into()],
             &target.id,
         )
