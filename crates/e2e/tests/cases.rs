@@ -18,16 +18,13 @@ const NADIA_TOTP: &str = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
 
 /// The referral's reference, set by the seed.
 async fn seed(store: &Store) -> String {
-    let outreach = store
-        .create_agency("Riverside Outreach", AgencyKind::CouncilTeam)
+    let outreach = pathways_store::testing::create_agency(&store, "Riverside Outreach", AgencyKind::CouncilTeam)
         .await
         .expect("agency");
-    let police = store
-        .create_agency("Riverside Police", AgencyKind::Police)
+    let police = pathways_store::testing::create_agency(&store, "Riverside Police", AgencyKind::Police)
         .await
         .expect("agency");
-    let tp = store
-        .create_agency("Turning Point Riverside", AgencyKind::SubstanceMisuse)
+    let tp = pathways_store::testing::create_agency(&store, "Turning Point Riverside", AgencyKind::SubstanceMisuse)
         .await
         .expect("agency");
     let mut ids = Vec::new();
@@ -51,8 +48,7 @@ async fn seed(store: &Store) -> String {
             Role::PartnerReferrer,
         ),
     ] {
-        let u = store
-            .create_user(&NewUser {
+        let u = pathways_store::testing::create_user(&store, &NewUser {
                 agency_id: agency.clone(),
                 email: email.into(),
                 display_name: name.into(),

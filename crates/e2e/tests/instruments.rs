@@ -15,12 +15,10 @@ const KEY: &str = "yv-screening";
 
 /// The administrator's user id.
 async fn seed(store: &Store) -> String {
-    let council = store
-        .create_agency("Riverside Community Safety", AgencyKind::CouncilTeam)
+    let council = pathways_store::testing::create_agency(&store, "Riverside Community Safety", AgencyKind::CouncilTeam)
         .await
         .expect("agency");
-    let sam = store
-        .create_user(&NewUser {
+    let sam = pathways_store::testing::create_user(&store, &NewUser {
             agency_id: council.id,
             email: "sam@example.org".into(),
             display_name: "Sam Whitfield".into(),

@@ -9,12 +9,10 @@ use pathways_store::{NewUser, Store};
 const PASSWORD: &str = "correct horse battery staple 42";
 
 async fn seed(store: &Store) {
-    let agency = store
-        .create_agency("Riverside Community Safety", AgencyKind::CouncilTeam)
+    let agency = pathways_store::testing::create_agency(&store, "Riverside Community Safety", AgencyKind::CouncilTeam)
         .await
         .expect("agency");
-    store
-        .create_user(&NewUser {
+    pathways_store::testing::create_user(&store, &NewUser {
             agency_id: agency.id,
             email: "lena@example.org".into(),
             display_name: "Lena Kowalski".into(),

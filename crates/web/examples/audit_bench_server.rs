@@ -58,8 +58,7 @@ async fn seed(store: &Store) -> Result<(String, String), Box<dyn std::error::Err
     let agency = match store.agency_by_name("Bench Agency").await? {
         Some(a) => a,
         None => {
-            store
-                .create_agency("Bench Agency", AgencyKind::CouncilTeam)
+            pathways_store::testing::create_agency(&store, "Bench Agency", AgencyKind::CouncilTeam)
                 .await?
         }
     };
@@ -74,8 +73,7 @@ async fn seed(store: &Store) -> Result<(String, String), Box<dyn std::error::Err
                 } else {
                     vec![Role::Practitioner]
                 };
-                store
-                    .create_user(&NewUser {
+                pathways_store::testing::create_user(&store, &NewUser {
                         agency_id: agency.id.clone(),
                         email,
                         display_name: format!("Bench User {i}"),
@@ -104,8 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::connect(&args.database, keys).await?;
     let (admin, viewed) = seed(&store).await?;
     let raw = crypto::random_token();
-    store
-        .create_session(&crypto::digest(&raw), &admin, "full", "127.0.0.1")
+    pathways_store::testing::create_session(&store, &crypto::digest(&raw), &admin, "full", "127.0.0.1")
         .await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;

@@ -186,9 +186,8 @@ async fn an_invited_user_gets_the_link_from_the_page_and_the_outbox() {
         .await
         .expect("body");
     assert!(list.contains("Sam Analyst") && list.contains("Invited"));
-    let empty = app
-        .store()
-        .create_agency("Empty Agency", pathways_domain::AgencyKind::Police)
+    let empty = pathways_store::testing::create_agency(&app
+        .store(), "Empty Agency", pathways_domain::AgencyKind::Police)
         .await
         .expect("agency");
     let list = get(&app, &client, &format!("/admin/users?agency={}", empty.id))

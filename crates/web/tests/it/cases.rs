@@ -13,8 +13,7 @@ use pathways_web::crypto;
 use crate::support::{App, PASSWORD, element_text, get, location, post_form, post_pairs};
 
 async fn user_in(app: &App, agency: &str, email: &str, name: &str, roles: &[Role]) -> User {
-    app.store()
-        .create_user(&NewUser {
+    pathways_store::testing::create_user(&app.store(), &NewUser {
             agency_id: agency.into(),
             email: email.into(),
             display_name: name.into(),
@@ -83,9 +82,8 @@ async fn a_case_opens_from_a_triaged_referral_and_a_dash_of_15_yes_is_high_and_m
     let amara = app
         .user("amara@example.org", "Amara Okafor", &[Role::Practitioner])
         .await;
-    let police = app
-        .store()
-        .create_agency("Police", AgencyKind::Police)
+    let police = pathways_store::testing::create_agency(&app
+        .store(), "Police", AgencyKind::Police)
         .await
         .expect("agency");
     let referrer = user_in(
@@ -333,8 +331,7 @@ async fn the_score_api_answers_tokens_and_sessions_with_422_and_404() {
     assert_eq!(met, ["visible_high_risk", "potential_escalation"]);
     // A token with the right scope works without a session; bad answers give 422 field errors.
     let token = crypto::random_token();
-    app.store()
-        .create_api_token(
+    pathways_store::testing::create_api_token(&app.store(), 
             "Risk",
             &crypto::digest(&token),
             &app.agency().await,
@@ -399,21 +396,18 @@ struct Services {
 }
 
 async fn services(app: &App) -> Services {
-    let hub = app
-        .store()
-        .create_agency("VAWG Partnership", AgencyKind::ConsortiumHub)
+    let hub = pathways_store::testing::create_agency(&app
+        .store(), "VAWG Partnership", AgencyKind::ConsortiumHub)
         .await
         .expect("hub")
         .id;
-    let refuge = app
-        .store()
-        .create_agency("Safe Haven", AgencyKind::VawgSpecialist)
+    let refuge = pathways_store::testing::create_agency(&app
+        .store(), "Safe Haven", AgencyKind::VawgSpecialist)
         .await
         .expect("refuge")
         .id;
-    let drugs = app
-        .store()
-        .create_agency("Turning Point", AgencyKind::SubstanceMisuse)
+    let drugs = pathways_store::testing::create_agency(&app
+        .store(), "Turning Point", AgencyKind::SubstanceMisuse)
         .await
         .expect("tp")
         .id;
@@ -732,9 +726,8 @@ async fn restricted_cases_do_not_leak_on_any_path() {
     let dev = app
         .user("dev@example.org", "Dev Patel", &[Role::Manager])
         .await;
-    let elsewhere = app
-        .store()
-        .create_agency("Elsewhere", AgencyKind::Health)
+    let elsewhere = pathways_store::testing::create_agency(&app
+        .store(), "Elsewhere", AgencyKind::Health)
         .await
         .expect("agency");
     let outsider = user_in(

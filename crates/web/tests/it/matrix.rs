@@ -58,17 +58,15 @@ struct Caller {
 #[tokio::test]
 async fn every_route_for_every_role() {
     let app = App::start().await;
-    let target_agency = app
-        .store()
-        .create_agency("Target Agency", pathways_domain::AgencyKind::Police)
+    let target_agency = pathways_store::testing::create_agency(&app
+        .store(), "Target Agency", pathways_domain::AgencyKind::Police)
         .await
         .expect("agency");
     let target = app
         .user("target@example.org", "Target Person", &[Role::Practitioner])
         .await;
-    let token = app
-        .store()
-        .create_api_token(
+    let token = pathways_store::testing::create_api_token(&app
+        .store(), 
             "Matrix",
             &crypto::digest("pw_matrix"),
             &target_agency.id,

@@ -881,8 +881,7 @@ fn seed_crime(data_dir: &Path) -> String {
 async fn user_in(store: &Store, agency: &str, email: &str, roles: &[Role]) -> User {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let hash = HASH.get_or_init(|| crypto::hash_password(crate::support::PASSWORD).expect("hash"));
-    store
-        .create_user(&NewUser {
+    pathways_store::testing::create_user(&store, &NewUser {
             agency_id: agency.into(),
             email: email.into(),
             display_name: email.split('@').next().unwrap_or(email).into(),
@@ -1133,16 +1132,13 @@ async fn every_module_route_for_every_caller() {
 
     // ------------------------------------------------------------ shared fixtures
     let mut shared: HashMap<&'static str, String> = HashMap::new();
-    let foreign = store
-        .create_agency("Elsewhere Police", AgencyKind::Police)
+    let foreign = pathways_store::testing::create_agency(&store, "Elsewhere Police", AgencyKind::Police)
         .await
         .expect("agency");
-    let spare = store
-        .create_agency("Canal Side Trust", AgencyKind::Voluntary)
+    let spare = pathways_store::testing::create_agency(&store, "Canal Side Trust", AgencyKind::Voluntary)
         .await
         .expect("agency");
-    let foreign_hub = store
-        .create_agency("Youth Consortium", AgencyKind::ConsortiumHub)
+    let foreign_hub = pathways_store::testing::create_agency(&store, "Youth Consortium", AgencyKind::ConsortiumHub)
         .await
         .expect("agency");
     let stranger = user_in(
@@ -1341,12 +1337,10 @@ async fn every_module_route_for_every_caller() {
     for (i, role) in Role::ALL.into_iter().enumerate() {
         // Each role in an agency of its own, a consortium hub with one member, so that a
         // record of one caller's agency is foreign to every other caller.
-        let agency = store
-            .create_agency(&format!("Agency {i}"), AgencyKind::ConsortiumHub)
+        let agency = pathways_store::testing::create_agency(&store, &format!("Agency {i}"), AgencyKind::ConsortiumHub)
             .await
             .expect("agency");
-        let member = store
-            .create_agency(&format!("Member {i}"), AgencyKind::Voluntary)
+        let member = pathways_store::testing::create_agency(&store, &format!("Member {i}"), AgencyKind::Voluntary)
             .await
             .expect("agency");
         pathways_store::testing::write(&store, async |tx| {
@@ -1378,8 +1372,7 @@ async fn every_module_route_for_every_caller() {
         )
         .await;
         let raw = crypto::random_token();
-        store
-            .create_session(&crypto::digest(&raw), &user.id, "full", "127.0.0.1")
+        pathways_store::testing::create_session(&store, &crypto::digest(&raw), &user.id, "full", "127.0.0.1")
             .await
             .expect("session");
         let mut own: HashMap<&'static str, String> = HashMap::new();
@@ -1457,13 +1450,11 @@ async fn every_module_route_for_every_caller() {
             own,
         });
     }
-    let token_agency = store
-        .create_agency("Partner System", AgencyKind::Police)
+    let token_agency = pathways_store::testing::create_agency(&store, "Partner System", AgencyKind::Police)
         .await
         .expect("agency");
     let raw_token = format!("pw_{}", crypto::random_token());
-    let token_id = store
-        .create_api_token(
+    let token_id = pathways_store::testing::create_api_token(&store, 
             "Matrix",
             &crypto::digest(&raw_token),
             &token_agency.id,

@@ -14,15 +14,13 @@ async fn partner(app: &App, email: &str, agency: &str) -> User {
     let agency = match app.store().agency_by_name(agency).await.expect("query") {
         Some(a) => a.id,
         None => {
-            app.store()
-                .create_agency(agency, AgencyKind::School)
+            pathways_store::testing::create_agency(&app.store(), agency, AgencyKind::School)
                 .await
                 .expect("agency")
                 .id
         }
     };
-    app.store()
-        .create_user(&NewUser {
+    pathways_store::testing::create_user(&app.store(), &NewUser {
             agency_id: agency,
             email: email.into(),
             display_name: "Ms Priya Shah".into(),
@@ -315,8 +313,7 @@ async fn the_api_validates_and_answers_with_a_reference_and_status() {
     let app = App::start().await;
     let referrer = partner(&app, "pc.reid@police.example", "Metropolitan Police").await;
     let raw = "pw_referral_feed_secret";
-    app.store()
-        .create_api_token(
+    pathways_store::testing::create_api_token(&app.store(), 
             "Police feed",
             &crypto::digest(raw),
             &referrer.agency_id,

@@ -177,13 +177,12 @@ async fn build(store: &Store, specs: &[PersonSpec]) -> World {
         ("Women's Aid", AgencyKind::VawgSpecialist),
         ("Police", AgencyKind::Police),
     ] {
-        agencies.push(store.create_agency(name, kind).await.expect("agency").id);
+        agencies.push(pathways_store::testing::create_agency(&store, name, kind).await.expect("agency").id);
     }
     let mut users = Vec::new();
     for (i, (name, agency, role)) in ROSTER.iter().enumerate() {
         users.push(
-            store
-                .create_user(&NewUser {
+            pathways_store::testing::create_user(&store, &NewUser {
                     agency_id: agencies[*agency].clone(),
                     email: format!("user{i}@example.org"),
                     display_name: (*name).into(),
@@ -566,8 +565,7 @@ async fn observe(base: &str, client: &reqwest::Client, paths: &[String]) -> Vec<
 /// A client signed in as `u` (the session cookie is sent to every loopback server).
 async fn signed_in(store: &Store, u: &User) -> reqwest::Client {
     let raw = crypto::random_token();
-    store
-        .create_session(&crypto::digest(&raw), &u.id, "full", "127.0.0.1")
+    pathways_store::testing::create_session(&store, &crypto::digest(&raw), &u.id, "full", "127.0.0.1")
         .await
         .expect("session");
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
@@ -911,9 +909,8 @@ async fn restricted_people_take_no_place_among_triage_candidates() {
     let manager = app
         .user("mgr@example.org", "Mona Manager", &[Role::Manager])
         .await;
-    let police = app
-        .store()
-        .create_agency("Police", AgencyKind::Police)
+    let police = pathways_store::testing::create_agency(&app
+        .store(), "Police", AgencyKind::Police)
         .await
         .expect("agency");
     let details = |first: &str, dob: &str| PersonDetails {

@@ -116,8 +116,7 @@ impl App {
         {
             Some(a) => a.id,
             None => {
-                self.store()
-                    .create_agency("Riverside Council", AgencyKind::CouncilTeam)
+                pathways_store::testing::create_agency(&self.store(), "Riverside Council", AgencyKind::CouncilTeam)
                     .await
                     .expect("agency")
                     .id
@@ -128,8 +127,7 @@ impl App {
     /// Creates a user with a password and the given roles.
     pub async fn user(&self, email: &str, name: &str, roles: &[Role]) -> User {
         let agency_id = self.agency().await;
-        self.store()
-            .create_user(&NewUser {
+        pathways_store::testing::create_user(&self.store(), &NewUser {
                 agency_id,
                 email: email.into(),
                 display_name: name.into(),
@@ -144,8 +142,7 @@ impl App {
     /// pages); returns a client carrying it and the CSRF token for its forms.
     pub async fn session(&self, user: &User) -> (Client, String, String) {
         let raw = crypto::random_token();
-        self.store()
-            .create_session(&crypto::digest(&raw), &user.id, "full", "127.0.0.1")
+        pathways_store::testing::create_session(&self.store(), &crypto::digest(&raw), &user.id, "full", "127.0.0.1")
             .await
             .expect("session");
         let (client, jar) = self.client();
