@@ -46,6 +46,19 @@ pub async fn outbox(app: &App, caller: &Caller) -> Result<Vec<OutboxMessage>> {
     Ok(messages)
 }
 
+/// How many of the newest 500 outbox messages still wait to be sent (a count, not a read
+/// of any message).
+pub async fn queued(app: &App, caller: &Caller) -> Result<usize> {
+    caller.permit(Permission::Administer)?;
+    Ok(app
+        .store()
+        .recent_outbox(500)
+        .await?
+        .iter()
+        .filter(|m| m.sent_at.is_none())
+        .count())
+}
+
 /// The newest [`RECENT`] entries of the audit log; the reading is recorded first.
 pub async fn recent(app: &App, caller: &Caller) -> Result<Entries> {
     caller.permit(Permission::Administer)?;

@@ -569,6 +569,25 @@ pub async fn invite(
     Ok((user, link))
 }
 
+/// Creates an account with a password already chosen (the demo's fictional staff); the
+/// administrator's other way in is [`invite`].
+pub async fn create_account(
+    app: &App,
+    caller: &Caller,
+    new: &NewUser,
+) -> Result<User> {
+    let admin = caller.permit(Permission::Administer)?;
+    let mut tx = app.write().await?;
+    let user = tx.create_user(&admin, new).await.map_err(|e| match e {
+        StoreError::Conflict(m) => Error::invalid("email", m),
+        other => other.into(),
+    })?;
+    let mut e = caller.event(AuditAction::UserInvited, USER, &user.id);
+    e.outcome = user.roles.to_stored();
+    commit(tx, &e).await?;
+    Ok(user)
+}
+
 /// Sends a user a new one-time link: a password reset, or a fresh invitation for someone who
 /// never accepted theirs (the earlier one stops working). Returns which, and the link.
 pub async fn send_link(
@@ -672,6 +691,15 @@ pub async fn users(app: &App, caller: &Caller, agency_id: Option<&str>) -> Resul
 pub async fn user_by_email(app: &App, caller: &Caller, email: &str) -> Result<Option<User>> {
     caller.permit(Permission::Administer)?;
     Ok(app.store().user_by_email(email).await?)
+}
+
+/// The caller's newest in-app notifications (their home page).
+pub async fn notifications(
+    app: &App,
+    caller: &Caller,
+    limit: i64,
+) -> Result<Vec<pathways_store::Notification>> {
+    Ok(app.store().notifications(caller.user_id(), limit).await?)
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! The Pathways web layer: HTML pages on GOV.UK Frontend, JSON APIs, sessions, security
 //! headers and metrics. Handlers parse input, ask the domain rules, and call the store.
 
-pub mod accounts;
 pub mod admin;
 pub mod assets;
 pub mod auth;
@@ -12,12 +11,12 @@ pub mod directory;
 mod error;
 mod format;
 mod forms;
-mod insight;
+pub mod insight;
 mod layout;
-mod login;
+pub mod login;
 pub mod metrics;
 pub mod notify;
-mod pages;
+pub mod pages;
 mod referrals;
 pub mod routes;
 mod security;
@@ -56,6 +55,9 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<client::ProxyRange>,
     /// Longest time a request may take, body included, before it is answered 503.
     pub request_timeout: std::time::Duration,
+    /// The key of the CSRF tokens: a server secret kept in the data folder, read once at
+    /// start (a fresh one in memory by default).
+    pub csrf_key: pathways_store::ServerSecret,
 }
 
 impl Default for WebSettings {
@@ -71,6 +73,7 @@ impl Default for WebSettings {
             data_dir: std::path::PathBuf::from("pathways-data"),
             trusted_proxies: Vec::new(),
             request_timeout: std::time::Duration::from_secs(30),
+            csrf_key: pathways_store::ServerSecret::generate(),
         }
     }
 }
@@ -127,6 +130,11 @@ impl AppState {
         &self.inner.settings
     }
 
+    /// The CSRF token bound to a session id (or a pre-sign-in cookie).
+    pub fn csrf_token(&self, binding: &str) -> String {
+        crypto::csrf_token(&self.inner.settings.csrf_key, binding)
+    }
+
     /// The request metrics.
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
@@ -145,20 +153,22 @@ impl AppState {
 
 /// Every module's route table, with the module's name.
 pub(crate) fn modules() -> &'static [(&'static str, &'static [routes::Route])] {
-    &[("Cases", cases::ROUTES)]
+    &[
+        ("Pages", pages::ROUTES),
+        ("Sign-in", login::ROUTES),
+        ("Administration", admin::ROUTES),
+        ("Cases", cases::ROUTES),
+        ("Insight", insight::ROUTES),
+    ]
 }
 
 /// The whole application: every route, with security headers and metrics around them.
 pub fn router(state: AppState) -> Router {
     let tables: Vec<&'static [routes::Route]> = modules().iter().map(|(_, t)| *t).collect();
     routes::router(&tables)
-        .merge(pages::routes())
         .merge(assets::routes())
-        .merge(login::routes())
-        .merge(admin::routes())
         .merge(referrals::routes())
         .merge(directory::routes())
-        .merge(insight::routes())
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf))
         .layer(middleware::from_fn_with_state(state.clone(), error::render))
