@@ -272,7 +272,12 @@ pub async fn enrol(
             && hash.is_some();
         if !ok {
             store.record_login_failure(&subject).await?;
-            let mut e = user_event(AuditAction::SecondFactorChangeRefused, user, client, "denied");
+            let mut e = user_event(
+                AuditAction::SecondFactorChangeRefused,
+                user,
+                client,
+                "denied",
+            );
             e.actor_agency = String::new();
             app.audit(e).await?;
             return Ok(Enrol::WrongPassword);
@@ -394,11 +399,8 @@ pub async fn request_reset(app: &App, email: &str, client: &str, base_url: &str)
     if let Some(user) = user {
         let mut tx = app.write().await?;
         issue_link(&mut tx, base_url, &user, LinkPurpose::Reset).await?;
-        let mut e = Caller::anonymous(client).event(
-            AuditAction::PasswordResetRequested,
-            USER,
-            &user.id,
-        );
+        let mut e =
+            Caller::anonymous(client).event(AuditAction::PasswordResetRequested, USER, &user.id);
         e.outcome = "allowed".into();
         commit(tx, &e).await?;
     }
@@ -571,11 +573,7 @@ pub async fn invite(
 
 /// Creates an account with a password already chosen (the demo's fictional staff); the
 /// administrator's other way in is [`invite`].
-pub async fn create_account(
-    app: &App,
-    caller: &Caller,
-    new: &NewUser,
-) -> Result<User> {
+pub async fn create_account(app: &App, caller: &Caller, new: &NewUser) -> Result<User> {
     let admin = caller.permit(Permission::Administer)?;
     let mut tx = app.write().await?;
     let user = tx.create_user(&admin, new).await.map_err(|e| match e {

@@ -231,7 +231,10 @@ pub fn operator() -> Caller {
 pub async fn open(db: &ServeArgs) -> anyhow::Result<(App, pathways_web::WebSettings)> {
     let settings = db.resolve()?;
     let store = settings.connect().await?;
-    Ok((App::new(store, pathways_app::Settings::default()), settings.web))
+    Ok((
+        App::new(store, pathways_app::Settings::default()),
+        settings.web,
+    ))
 }
 
 /// A use case's refusal as one line; field problems name the option at fault.
@@ -325,7 +328,10 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
                 .map_err(|e| match e {
                     pathways_app::Error::Invalid(f) => anyhow!(
                         "NAME: {}",
-                        f.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; ")
+                        f.into_iter()
+                            .map(|f| f.message)
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     ),
                     other => refused(other),
                 })?;

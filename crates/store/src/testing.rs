@@ -268,6 +268,20 @@ pub async fn create_api_token(
     .await
 }
 
+/// Enrols a TOTP secret (no code used yet) and recovery codes (digests) for a user
+/// (fixtures).
+pub async fn enrol_totp(
+    store: &Store,
+    user_id: &str,
+    secret: &str,
+    recovery_digests: &[String],
+) -> Result<(), StoreError> {
+    write(store, async |tx| {
+        tx.enrol_totp(user_id, secret, -1, recovery_digests).await
+    })
+    .await
+}
+
 /// Issues a one-time link whose message goes to `recipient` (fixtures).
 pub async fn issue_link(
     store: &Store,

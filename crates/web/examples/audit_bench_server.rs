@@ -73,14 +73,17 @@ async fn seed(store: &Store) -> Result<(String, String), Box<dyn std::error::Err
                 } else {
                     vec![Role::Practitioner]
                 };
-                pathways_store::testing::create_user(&store, &NewUser {
+                pathways_store::testing::create_user(
+                    &store,
+                    &NewUser {
                         agency_id: agency.id.clone(),
                         email,
                         display_name: format!("Bench User {i}"),
                         roles: RoleSet::new(roles),
                         password_hash: None,
-                    })
-                    .await?
+                    },
+                )
+                .await?
             }
         };
         ids.push(user.id);
@@ -102,8 +105,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::connect(&args.database, keys).await?;
     let (admin, viewed) = seed(&store).await?;
     let raw = crypto::random_token();
-    pathways_store::testing::create_session(&store, &crypto::digest(&raw), &admin, "full", "127.0.0.1")
-        .await?;
+    pathways_store::testing::create_session(
+        &store,
+        &crypto::digest(&raw),
+        &admin,
+        "full",
+        "127.0.0.1",
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     let settings = WebSettings {

@@ -35,7 +35,12 @@ pub(crate) const ROUTES: &[Route] = &[
         verb: Verb::Post,
         path: "/login",
         guard: Guard::Public,
-        audit: &[A::Login, A::LoginPasswordOk, A::LoginFailed, A::LoginThrottled],
+        audit: &[
+            A::Login,
+            A::LoginPasswordOk,
+            A::LoginFailed,
+            A::LoginThrottled,
+        ],
         summary: "sign in with e-mail address and password",
         handler: || post(login),
     },
@@ -406,8 +411,11 @@ fn enrol_page(
     secret: String,
     errors: Vec<FieldError>,
 ) -> Result<Response, AppError> {
-    let uri = pathways_app::crypto::totp_uri(&secret, &su.user.email, &state.settings().service_name);
-    let password_error = message_for(&errors, "password").unwrap_or_default().to_string();
+    let uri =
+        pathways_app::crypto::totp_uri(&secret, &su.user.email, &state.settings().service_name);
+    let password_error = message_for(&errors, "password")
+        .unwrap_or_default()
+        .to_string();
     let code_error = message_for(&errors, "code").unwrap_or_default().to_string();
     html(EnrolPage {
         chrome: Chrome::staff(state, "Set up your security code", &state.csrf_token(raw)),

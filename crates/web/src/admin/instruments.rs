@@ -96,7 +96,10 @@ struct ListPage {
 }
 
 /// `GET /admin/instruments`: every instrument with its current version and history.
-pub(super) async fn list(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
+pub(super) async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, AppError> {
     {
         let caller = staff.caller();
         let registry = uc::registry(state.app(), &caller).await?;
@@ -873,7 +876,9 @@ pub(super) async fn publish(
     }
     let note = form.get("note").unwrap_or("");
     match uc::publish(state.app(), &staff.caller(), base, &candidate, note).await {
-        Ok(_) => done(&format!("/admin/instruments/{key}?done=instrument-published")),
+        Ok(_) => done(&format!(
+            "/admin/instruments/{key}?done=instrument-published"
+        )),
         Err(e) => {
             let errors = field_errors(e)?;
             invalid(edit_page(&state, &staff, base, &form, errors))

@@ -256,7 +256,9 @@ async fn overview(State(state): State<AppState>, staff: Staff) -> Result<Respons
         .iter()
         .filter(|a| a.archived_at.is_none())
         .count();
-    let users = pathways_app::identity::users(app, &caller, None).await?.len();
+    let users = pathways_app::identity::users(app, &caller, None)
+        .await?
+        .len();
     let tokens = pathways_app::tokens::list(app, &caller)
         .await?
         .iter()

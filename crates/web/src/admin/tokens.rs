@@ -124,7 +124,17 @@ pub(super) async fn create(
         }
         Err(e) => {
             let errors = field_errors(e)?;
-            invalid(page(&state, &staff, errors, &input.scopes, input.name, input.agency_id).await?)
+            invalid(
+                page(
+                    &state,
+                    &staff,
+                    errors,
+                    &input.scopes,
+                    input.name,
+                    input.agency_id,
+                )
+                .await?,
+            )
         }
     }
 }

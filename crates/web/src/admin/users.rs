@@ -314,8 +314,14 @@ pub(super) async fn reset_link(
     let base = &state.settings().public_url;
     let (purpose, link) = uc::send_link(state.app(), &staff.caller(), base, &id).await?;
     let (heading, intro) = match purpose {
-        LinkPurpose::Reset => ("Password reset link sent", "The link is in the outbox. Until e-mail delivery is set up, give the person this link yourself. It works once, within one hour."),
-        LinkPurpose::Invite => ("Invitation sent again", "The new invitation is in the outbox and the earlier one no longer works. It works once, within 7 days."),
+        LinkPurpose::Reset => (
+            "Password reset link sent",
+            "The link is in the outbox. Until e-mail delivery is set up, give the person this link yourself. It works once, within one hour.",
+        ),
+        LinkPurpose::Invite => (
+            "Invitation sent again",
+            "The new invitation is in the outbox and the earlier one no longer works. It works once, within 7 days.",
+        ),
     };
     html(LinkPage {
         chrome: staff.chrome(&state, heading),

@@ -186,10 +186,13 @@ async fn an_invited_user_gets_the_link_from_the_page_and_the_outbox() {
         .await
         .expect("body");
     assert!(list.contains("Sam Analyst") && list.contains("Invited"));
-    let empty = pathways_store::testing::create_agency(&app
-        .store(), "Empty Agency", pathways_domain::AgencyKind::Police)
-        .await
-        .expect("agency");
+    let empty = pathways_store::testing::create_agency(
+        &app.store(),
+        "Empty Agency",
+        pathways_domain::AgencyKind::Police,
+    )
+    .await
+    .expect("agency");
     let list = get(&app, &client, &format!("/admin/users?agency={}", empty.id))
         .await
         .text()
@@ -314,10 +317,14 @@ async fn roles_disable_enable_reset_link_and_second_factor_are_audited() {
         .expect("body");
     assert!(outbox.contains(&link));
 
-    app.store()
-        .set_totp(&target.id, Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"), true)
-        .await
-        .expect("totp");
+    pathways_store::testing::enrol_totp(
+        &app.store(),
+        &target.id,
+        "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+        &[],
+    )
+    .await
+    .expect("totp");
     post_form(
         &app,
         &client,

@@ -2,10 +2,10 @@
 //! the triage queue with candidate matches, a decision that notifies the referrer by e-mail
 //! (received by a local SMTP sink) and in-app, merges, and the safe-contact refusal.
 
+use pathways_app::crypto;
 use pathways_domain::{AgencyKind, Role, RoleSet};
 use pathways_store::people::{PersonDetails, SafeContact};
 use pathways_store::{NewUser, User};
-use pathways_web::crypto;
 use pathways_web::notify::{NotifySettings, deliver_due, sink};
 
 use crate::support::{App, PASSWORD, element_text, get, location, post_form};
@@ -20,15 +20,18 @@ async fn partner(app: &App, email: &str, agency: &str) -> User {
                 .id
         }
     };
-    pathways_store::testing::create_user(&app.store(), &NewUser {
+    pathways_store::testing::create_user(
+        &app.store(),
+        &NewUser {
             agency_id: agency,
             email: email.into(),
             display_name: "Ms Priya Shah".into(),
             roles: RoleSet::new(vec![Role::PartnerReferrer]),
             password_hash: Some(crypto::hash_password(PASSWORD).expect("hash")),
-        })
-        .await
-        .expect("user")
+        },
+    )
+    .await
+    .expect("user")
 }
 
 fn tayo() -> PersonDetails {
@@ -313,15 +316,16 @@ async fn the_api_validates_and_answers_with_a_reference_and_status() {
     let app = App::start().await;
     let referrer = partner(&app, "pc.reid@police.example", "Metropolitan Police").await;
     let raw = "pw_referral_feed_secret";
-    pathways_store::testing::create_api_token(&app.store(), 
-            "Police feed",
-            &crypto::digest(raw),
-            &referrer.agency_id,
-            &["make_referral".into()],
-            &referrer.id,
-        )
-        .await
-        .expect("token");
+    pathways_store::testing::create_api_token(
+        &app.store(),
+        "Police feed",
+        &crypto::digest(raw),
+        &referrer.agency_id,
+        &["make_referral".into()],
+        &referrer.id,
+    )
+    .await
+    .expect("token");
     let api = reqwest::Client::new();
     let url = app.url("/api/v1/referrals");
     let bad = serde_json::json!({
