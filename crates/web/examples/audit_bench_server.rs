@@ -7,9 +7,10 @@
 
 use std::net::SocketAddr;
 
+use pathways_app::crypto;
 use pathways_domain::{AgencyKind, Role, RoleSet};
 use pathways_store::{NewUser, Store};
-use pathways_web::{AppState, WebSettings, crypto};
+use pathways_web::{AppState, WebSettings};
 
 #[derive(Debug)]
 struct Args {

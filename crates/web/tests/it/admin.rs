@@ -379,8 +379,9 @@ async fn audit_page_verifies_the_chain_and_names_a_tampered_entry() {
     let res = post_form(&app, &client, "/admin/audit/verify", &csrf, &[]).await;
     assert_eq!(res.status(), 200);
     let verdict = element_text(&res.text().await.expect("body"), "verify-result");
-    // Three reads of the user, and the view of the audit log itself.
-    assert_eq!(verdict, "Audit chain intact: 4 entries, 0 checkpoints.");
+    // The fixtures' three writes (agency, user, session), three reads of the user, and the
+    // view of the audit log itself.
+    assert_eq!(verdict, "Audit chain intact: 7 entries, 0 checkpoints.");
     app.sql("UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 2")
         .await;
     let res = post_form(&app, &client, "/admin/audit/verify", &csrf, &[]).await;

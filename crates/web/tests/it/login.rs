@@ -630,3 +630,60 @@ async fn a_signed_in_user_must_give_their_password_to_replace_the_second_factor(
     );
     assert_eq!(app.audited("second_factor_enrolled").await, 1);
 }
+
+#[tokio::test]
+async fn an_accepted_totp_code_cannot_be_used_again() {
+    let app = App::start().await;
+    let user = app
+        .user("tam@example.org", "Tam Manager", &[Role::Manager])
+        .await;
+    let secret = crypto::new_totp_secret();
+    pathways_store::testing::enrol_totp(app.store(), &user.id, &secret, &[])
+        .await
+        .expect("totp");
+    let code = crypto::totp_code(&secret, now_unix()).expect("code");
+    let mut outcomes = Vec::new();
+    for _ in 0..2 {
+        // Someone who saw the code (over a shoulder, from a phishing page) replays it
+        // while it is still inside its window.
+        let (client, _) = app.client();
+        sign_in(&app, &client, "tam@example.org", PASSWORD).await;
+        let csrf = hidden(
+            &get(&app, &client, "/login/two-factor")
+                .await
+                .text()
+                .await
+                .expect("body"),
+            "csrf",
+        );
+        let res = post_form(
+            &app,
+            &client,
+            "/login/two-factor",
+            &csrf,
+            &[("code", &code)],
+        )
+        .await;
+        outcomes.push((res.status().as_u16(), location(&res)));
+        outcomes.push((
+            get(&app, &client, "/dashboard").await.status().as_u16(),
+            String::new(),
+        ));
+    }
+    assert_eq!(
+        outcomes,
+        [
+            (303, "/dashboard".to_string()),
+            (200, String::new()),
+            (200, String::new()),
+            (303, String::new()),
+        ]
+    );
+    let audit = app.audit().await;
+    let second: Vec<&str> = audit
+        .iter()
+        .filter(|(a, _, _)| a == "login_second_factor")
+        .map(|(_, _, o)| o.as_str())
+        .collect();
+    assert_eq!(second, ["allowed", "denied"]);
+}
