@@ -600,6 +600,8 @@ async fn check_world(db: TestDatabase, specs: Vec<PersonSpec>) -> Result<(), Str
     let store = db.store.clone();
     let w = build(&store, &specs).await;
     let paths = paths(&w);
+    // Both looks are served with one CSRF key, as instances sharing a data folder are.
+    let csrf_key = pathways_store::ServerSecret::generate();
     for u in &w.users {
         let who = actor(u);
         let mut looks = Vec::new();
@@ -607,7 +609,8 @@ async fn check_world(db: TestDatabase, specs: Vec<PersonSpec>) -> Result<(), Str
         for v in 0..2 {
             write_content(&store, &w, &who, v).await;
             // A fresh server each time: nothing cached from the other look.
-            let server = Server::start(store.clone()).await;
+            let key = csrf_key.clone();
+            let server = Server::start_with(store.clone(), |s| s.csrf_key = key).await;
             looks.push(observe(&server.base, &client, &paths).await);
         }
         write_content(&store, &w, &who, 0).await;
