@@ -248,6 +248,17 @@ pub enum Enrol {
     },
 }
 
+/// What someone setting up an authenticator gives.
+#[derive(Debug, Clone, Copy)]
+pub struct EnrolForm<'a> {
+    /// The secret shown to them (base32).
+    pub secret: &'a str,
+    /// The code their app shows for it.
+    pub code: &'a str,
+    /// Their password (asked of a signed-in user replacing their factor).
+    pub password: &'a str,
+}
+
 /// Sets up an authenticator for a session at the `enrol` stage, or for a signed-in user
 /// replacing theirs. Someone holding a signed-in session (a borrowed or stolen one) must not
 /// be able to move the account's second factor to their own phone: they give the password.
@@ -256,11 +267,10 @@ pub async fn enrol(
     session: &str,
     stage: &str,
     user: &User,
-    secret: &str,
-    code: &str,
-    password: &str,
+    form: &EnrolForm<'_>,
     client: &str,
 ) -> Result<Enrol> {
+    let (secret, code, password) = (form.secret, form.code, form.password);
     let store = app.store();
     if stage == STAGE_FULL {
         let subject = format!("reauth:{}", user.id);

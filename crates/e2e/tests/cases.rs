@@ -19,18 +19,18 @@ const NADIA_TOTP: &str = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
 /// The referral's reference, set by the seed.
 async fn seed(store: &Store) -> String {
     let outreach = pathways_store::testing::create_agency(
-        &store,
+        store,
         "Riverside Outreach",
         AgencyKind::CouncilTeam,
     )
     .await
     .expect("agency");
     let police =
-        pathways_store::testing::create_agency(&store, "Riverside Police", AgencyKind::Police)
+        pathways_store::testing::create_agency(store, "Riverside Police", AgencyKind::Police)
             .await
             .expect("agency");
     let tp = pathways_store::testing::create_agency(
-        &store,
+        store,
         "Turning Point Riverside",
         AgencyKind::SubstanceMisuse,
     )
@@ -58,7 +58,7 @@ async fn seed(store: &Store) -> String {
         ),
     ] {
         let u = pathways_store::testing::create_user(
-            &store,
+            store,
             &NewUser {
                 agency_id: agency.clone(),
                 email: email.into(),
@@ -77,7 +77,7 @@ async fn seed(store: &Store) -> String {
             _ => None,
         };
         if let Some(secret) = secret {
-            pathways_store::testing::enrol_totp(&store, &u.id, secret, &[])
+            pathways_store::testing::enrol_totp(store, &u.id, secret, &[])
                 .await
                 .expect("enrolled in two-factor");
         }

@@ -16,14 +16,14 @@ const KEY: &str = "yv-screening";
 /// The administrator's user id.
 async fn seed(store: &Store) -> String {
     let council = pathways_store::testing::create_agency(
-        &store,
+        store,
         "Riverside Community Safety",
         AgencyKind::CouncilTeam,
     )
     .await
     .expect("agency");
     let sam = pathways_store::testing::create_user(
-        &store,
+        store,
         &NewUser {
             agency_id: council.id,
             email: "sam@example.org".into(),
@@ -36,7 +36,7 @@ async fn seed(store: &Store) -> String {
     )
     .await
     .expect("user");
-    pathways_store::testing::enrol_totp(&store, &sam.id, SAM_TOTP, &[])
+    pathways_store::testing::enrol_totp(store, &sam.id, SAM_TOTP, &[])
         .await
         .expect("enrolled in two-factor");
     sam.id

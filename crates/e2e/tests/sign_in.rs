@@ -10,14 +10,14 @@ const PASSWORD: &str = "correct horse battery staple 42";
 
 async fn seed(store: &Store) {
     let agency = pathways_store::testing::create_agency(
-        &store,
+        store,
         "Riverside Community Safety",
         AgencyKind::CouncilTeam,
     )
     .await
     .expect("agency");
     pathways_store::testing::create_user(
-        &store,
+        store,
         &NewUser {
             agency_id: agency.id,
             email: "lena@example.org".into(),

@@ -59,7 +59,7 @@ async fn seed(store: &Store) -> Result<(String, String), Box<dyn std::error::Err
     let agency = match store.agency_by_name("Bench Agency").await? {
         Some(a) => a,
         None => {
-            pathways_store::testing::create_agency(&store, "Bench Agency", AgencyKind::CouncilTeam)
+            pathways_store::testing::create_agency(store, "Bench Agency", AgencyKind::CouncilTeam)
                 .await?
         }
     };
@@ -75,7 +75,7 @@ async fn seed(store: &Store) -> Result<(String, String), Box<dyn std::error::Err
                     vec![Role::Practitioner]
                 };
                 pathways_store::testing::create_user(
-                    &store,
+                    store,
                     &NewUser {
                         agency_id: agency.id.clone(),
                         email,

@@ -454,9 +454,11 @@ async fn enrol(
         &raw,
         &su.session.stage,
         &su.user,
-        &secret,
-        &form.code,
-        &form.password,
+        &uc::EnrolForm {
+            secret: &secret,
+            code: &form.code,
+            password: &form.password,
+        },
         &auth::client_of(&parts),
     )
     .await?;

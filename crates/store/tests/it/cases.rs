@@ -15,7 +15,7 @@ use crate::on_every_backend;
 
 async fn user(store: &Store, agency: &str, name: &str, roles: &[Role]) -> User {
     pathways_store::testing::create_user(
-        &store,
+        store,
         &NewUser {
             agency_id: agency.into(),
             email: format!(
@@ -86,14 +86,14 @@ struct World {
 
 async fn world(store: &Store) -> World {
     let outreach = pathways_store::testing::create_agency(
-        &store,
+        store,
         &format!("Outreach {}", new_id()),
         AgencyKind::CouncilTeam,
     )
     .await
     .expect("agency");
     let elsewhere = pathways_store::testing::create_agency(
-        &store,
+        store,
         &format!("Elsewhere {}", new_id()),
         AgencyKind::Health,
     )

@@ -54,15 +54,12 @@ async fn publish(
 }
 
 async fn administrator(store: &Store) -> String {
-    let agency = pathways_store::testing::create_agency(
-        &store,
-        "Riverside Council",
-        AgencyKind::CouncilTeam,
-    )
-    .await
-    .expect("agency");
+    let agency =
+        pathways_store::testing::create_agency(store, "Riverside Council", AgencyKind::CouncilTeam)
+            .await
+            .expect("agency");
     pathways_store::testing::create_user(
-        &store,
+        store,
         &NewUser {
             agency_id: agency.id,
             email: "admin@riverside.example".into(),

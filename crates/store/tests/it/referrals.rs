@@ -7,11 +7,11 @@ use crate::on_every_backend;
 
 async fn referrer(store: &Store) -> (String, String) {
     let school =
-        pathways_store::testing::create_agency(&store, "Northgate Academy", AgencyKind::School)
+        pathways_store::testing::create_agency(store, "Northgate Academy", AgencyKind::School)
             .await
             .expect("agency");
     let user = pathways_store::testing::create_user(
-        &store,
+        store,
         &NewUser {
             agency_id: school.id.clone(),
             email: "teacher@school.example".into(),

@@ -5,11 +5,11 @@ use pathways_store::{LinkPurpose, NewUser, Store, User};
 use crate::on_every_backend;
 
 async fn someone(store: &Store) -> User {
-    let a = pathways_store::testing::create_agency(&store, "Council", AgencyKind::CouncilTeam)
+    let a = pathways_store::testing::create_agency(store, "Council", AgencyKind::CouncilTeam)
         .await
         .expect("agency");
     pathways_store::testing::create_user(
-        &store,
+        store,
         &NewUser {
             agency_id: a.id,
             email: "a@council.example".into(),

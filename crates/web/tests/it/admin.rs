@@ -187,7 +187,7 @@ async fn an_invited_user_gets_the_link_from_the_page_and_the_outbox() {
         .expect("body");
     assert!(list.contains("Sam Analyst") && list.contains("Invited"));
     let empty = pathways_store::testing::create_agency(
-        &app.store(),
+        app.store(),
         "Empty Agency",
         pathways_domain::AgencyKind::Police,
     )
@@ -318,7 +318,7 @@ async fn roles_disable_enable_reset_link_and_second_factor_are_audited() {
     assert!(outbox.contains(&link));
 
     pathways_store::testing::enrol_totp(
-        &app.store(),
+        app.store(),
         &target.id,
         "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
         &[],

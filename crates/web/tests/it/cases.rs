@@ -14,7 +14,7 @@ use crate::support::{App, PASSWORD, element_text, get, location, post_form, post
 
 async fn user_in(app: &App, agency: &str, email: &str, name: &str, roles: &[Role]) -> User {
     pathways_store::testing::create_user(
-        &app.store(),
+        app.store(),
         &NewUser {
             agency_id: agency.into(),
             email: email.into(),
@@ -85,7 +85,7 @@ async fn a_case_opens_from_a_triaged_referral_and_a_dash_of_15_yes_is_high_and_m
     let amara = app
         .user("amara@example.org", "Amara Okafor", &[Role::Practitioner])
         .await;
-    let police = pathways_store::testing::create_agency(&app.store(), "Police", AgencyKind::Police)
+    let police = pathways_store::testing::create_agency(app.store(), "Police", AgencyKind::Police)
         .await
         .expect("agency");
     let referrer = user_in(
@@ -334,7 +334,7 @@ async fn the_score_api_answers_tokens_and_sessions_with_422_and_404() {
     // A token with the right scope works without a session; bad answers give 422 field errors.
     let token = crypto::random_token();
     pathways_store::testing::create_api_token(
-        &app.store(),
+        app.store(),
         "Risk",
         &crypto::digest(&token),
         &app.agency().await,
@@ -400,7 +400,7 @@ struct Services {
 
 async fn services(app: &App) -> Services {
     let hub = pathways_store::testing::create_agency(
-        &app.store(),
+        app.store(),
         "VAWG Partnership",
         AgencyKind::ConsortiumHub,
     )
@@ -408,7 +408,7 @@ async fn services(app: &App) -> Services {
     .expect("hub")
     .id;
     let refuge = pathways_store::testing::create_agency(
-        &app.store(),
+        app.store(),
         "Safe Haven",
         AgencyKind::VawgSpecialist,
     )
@@ -416,7 +416,7 @@ async fn services(app: &App) -> Services {
     .expect("refuge")
     .id;
     let drugs = pathways_store::testing::create_agency(
-        &app.store(),
+        app.store(),
         "Turning Point",
         AgencyKind::SubstanceMisuse,
     )
@@ -739,7 +739,7 @@ async fn restricted_cases_do_not_leak_on_any_path() {
         .user("dev@example.org", "Dev Patel", &[Role::Manager])
         .await;
     let elsewhere =
-        pathways_store::testing::create_agency(&app.store(), "Elsewhere", AgencyKind::Health)
+        pathways_store::testing::create_agency(app.store(), "Elsewhere", AgencyKind::Health)
             .await
             .expect("agency");
     let outsider = user_in(

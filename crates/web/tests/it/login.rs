@@ -578,7 +578,7 @@ async fn a_signed_in_user_must_give_their_password_to_replace_the_second_factor(
         .user("kim@example.org", "Kim Worker", &[Role::Practitioner])
         .await;
     let old = crypto::new_totp_secret();
-    pathways_store::testing::enrol_totp(&app.store(), &user.id, &old, &[])
+    pathways_store::testing::enrol_totp(app.store(), &user.id, &old, &[])
         .await
         .expect("enrolled");
     // Someone holding Kim's signed-in session tries to move the factor to their own phone.

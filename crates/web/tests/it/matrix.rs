@@ -167,7 +167,7 @@ struct Caller {
 async fn every_route_for_every_role() {
     let app = App::start().await;
     let target_agency = pathways_store::testing::create_agency(
-        &app.store(),
+        app.store(),
         "Target Agency",
         pathways_domain::AgencyKind::Police,
     )
@@ -177,7 +177,7 @@ async fn every_route_for_every_role() {
         .user("target@example.org", "Target Person", &[Role::Practitioner])
         .await;
     let token = pathways_store::testing::create_api_token(
-        &app.store(),
+        app.store(),
         "Matrix",
         &crypto::digest("pw_matrix"),
         &target_agency.id,

@@ -883,7 +883,7 @@ async fn user_in(store: &Store, agency: &str, email: &str, roles: &[Role]) -> Us
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let hash = HASH.get_or_init(|| crypto::hash_password(crate::support::PASSWORD).expect("hash"));
     pathways_store::testing::create_user(
-        &store,
+        store,
         &NewUser {
             agency_id: agency.into(),
             email: email.into(),

@@ -14,14 +14,14 @@ async fn partner(app: &App, email: &str, agency: &str) -> User {
     let agency = match app.store().agency_by_name(agency).await.expect("query") {
         Some(a) => a.id,
         None => {
-            pathways_store::testing::create_agency(&app.store(), agency, AgencyKind::School)
+            pathways_store::testing::create_agency(app.store(), agency, AgencyKind::School)
                 .await
                 .expect("agency")
                 .id
         }
     };
     pathways_store::testing::create_user(
-        &app.store(),
+        app.store(),
         &NewUser {
             agency_id: agency,
             email: email.into(),
@@ -317,7 +317,7 @@ async fn the_api_validates_and_answers_with_a_reference_and_status() {
     let referrer = partner(&app, "pc.reid@police.example", "Metropolitan Police").await;
     let raw = "pw_referral_feed_secret";
     pathways_store::testing::create_api_token(
-        &app.store(),
+        app.store(),
         "Police feed",
         &crypto::digest(raw),
         &referrer.agency_id,

@@ -178,7 +178,7 @@ async fn build(store: &Store, specs: &[PersonSpec]) -> World {
         ("Police", AgencyKind::Police),
     ] {
         agencies.push(
-            pathways_store::testing::create_agency(&store, name, kind)
+            pathways_store::testing::create_agency(store, name, kind)
                 .await
                 .expect("agency")
                 .id,
@@ -188,7 +188,7 @@ async fn build(store: &Store, specs: &[PersonSpec]) -> World {
     for (i, (name, agency, role)) in ROSTER.iter().enumerate() {
         users.push(
             pathways_store::testing::create_user(
-                &store,
+                store,
                 &NewUser {
                     agency_id: agencies[*agency].clone(),
                     email: format!("user{i}@example.org"),
@@ -574,7 +574,7 @@ async fn observe(base: &str, client: &reqwest::Client, paths: &[String]) -> Vec<
 async fn signed_in(store: &Store, u: &User) -> reqwest::Client {
     let raw = crypto::random_token();
     pathways_store::testing::create_session(
-        &store,
+        store,
         &crypto::digest(&raw),
         &u.id,
         "full",
@@ -926,7 +926,7 @@ async fn restricted_people_take_no_place_among_triage_candidates() {
     let manager = app
         .user("mgr@example.org", "Mona Manager", &[Role::Manager])
         .await;
-    let police = pathways_store::testing::create_agency(&app.store(), "Police", AgencyKind::Police)
+    let police = pathways_store::testing::create_agency(app.store(), "Police", AgencyKind::Police)
         .await
         .expect("agency");
     let details = |first: &str, dob: &str| PersonDetails {

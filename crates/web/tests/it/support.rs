@@ -40,11 +40,6 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Serves `store` with default settings.
-    pub async fn start(store: Store) -> Server {
-        Server::start_with(store, |_| {}).await
-    }
-
     /// Serves `store`, letting the caller adjust the settings.
     pub async fn start_with(store: Store, adjust: impl FnOnce(&mut WebSettings)) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -130,7 +125,7 @@ impl App {
             Some(a) => a.id,
             None => {
                 pathways_store::testing::create_agency(
-                    &self.store(),
+                    self.store(),
                     "Riverside Council",
                     AgencyKind::CouncilTeam,
                 )
@@ -145,7 +140,7 @@ impl App {
     pub async fn user(&self, email: &str, name: &str, roles: &[Role]) -> User {
         let agency_id = self.agency().await;
         pathways_store::testing::create_user(
-            &self.store(),
+            self.store(),
             &NewUser {
                 agency_id,
                 email: email.into(),
@@ -163,7 +158,7 @@ impl App {
     pub async fn session(&self, user: &User) -> (Client, String, String) {
         let raw = crypto::random_token();
         pathways_store::testing::create_session(
-            &self.store(),
+            self.store(),
             &crypto::digest(&raw),
             &user.id,
             "full",
