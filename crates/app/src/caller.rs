@@ -111,6 +111,37 @@ impl Caller {
         }
     }
 
+    /// Someone not signed in (a sign-in attempt, a one-time link), known by their address.
+    pub fn anonymous(client: &str) -> Caller {
+        Caller {
+            actor: Actor {
+                user_id: "anonymous".into(),
+                agency_id: String::new(),
+                roles: RoleSet::default(),
+                scopes: Some(Vec::new()),
+            },
+            audit_id: "anonymous".into(),
+            client: client.into(),
+            name: "Someone signing in".into(),
+        }
+    }
+
+    /// The operator at the command line (`cli:<login>` in the audit log), acting with every
+    /// permission.
+    pub fn operator(audit_id: &str) -> Caller {
+        Caller {
+            actor: Actor {
+                user_id: audit_id.into(),
+                agency_id: String::new(),
+                roles: RoleSet::default(),
+                scopes: Some(Permission::ALL.to_vec()),
+            },
+            audit_id: audit_id.into(),
+            client: "cli".into(),
+            name: "Pathways".into(),
+        }
+    }
+
     /// The user id (or token/system id).
     pub fn user_id(&self) -> &str {
         &self.actor.user_id

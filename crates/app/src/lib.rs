@@ -8,11 +8,16 @@
 //! typed input, and returns typed output or an [`Error`] a front end can show.
 
 pub mod agencies;
+pub mod audit;
 pub mod caller;
 pub mod cases;
+pub mod crypto;
 pub mod error;
+pub mod identity;
+pub mod instruments;
 pub mod referrals;
 pub mod settings;
+pub mod tokens;
 
 use std::sync::Arc;
 

@@ -69,14 +69,13 @@ async fn writer_process() {
 }
 
 async fn start_writer(role: &str, db: &TestDatabase, key: &std::path::Path) -> Child {
-    let agency = db
-        .store
-        .create_agency(
-            "Kill test partner",
-            pathways_domain::AgencyKind::CouncilTeam,
-        )
-        .await
-        .expect("agency");
+    let agency = pathways_store::testing::create_agency(
+        &db.store,
+        "Kill test partner",
+        pathways_domain::AgencyKind::CouncilTeam,
+    )
+    .await
+    .expect("agency");
     Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "writer_process",

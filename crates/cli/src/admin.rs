@@ -3,10 +3,11 @@
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
-use pathways_domain::audit::AuditEvent;
-use pathways_domain::{AgencyKind, Permission, Role, RoleSet};
-use pathways_store::{Store, StoreError, User, now_unix};
-use pathways_web::accounts;
+use pathways_app::identity::InviteInput;
+use pathways_app::tokens::TokenInput;
+use pathways_app::{App, Caller, agencies, identity, tokens};
+use pathways_domain::{AgencyKind, Permission, Role};
+use pathways_store::{LinkPurpose, User};
 
 use crate::config::ServeArgs;
 
@@ -201,30 +202,61 @@ pub fn cli_actor() -> String {
     format!("cli:{login}")
 }
 
-/// An audit event by the command-line operator.
-pub fn cli_event(action: &str, record_type: &str, record_id: &str, outcome: &str) -> AuditEvent {
-    AuditEvent {
-        at: now_unix(),
-        actor_id: cli_actor(),
-        actor_agency: String::new(),
-        action: action.into(),
-        record_type: record_type.into(),
-        record_id: record_id.into(),
-        client: "cli".into(),
-        reason: String::new(),
-        outcome: outcome.into(),
+/// An audit event by the command-line operator, for commands outside the use cases
+/// (backups).
+pub fn cli_event(
+    action: &str,
+    record_type: &str,
+    record_id: &str,
+    outcome: &str,
+) -> pathways_domain::audit::AuditEvent {
+    let mut e = operator().event(
+        pathways_domain::AuditAction::RecordRead,
+        pathways_app::RecordKind::Other("cli"),
+        record_id,
+    );
+    e.action = action.into();
+    e.record_type = record_type.into();
+    e.outcome = outcome.into();
+    e
+}
+
+/// The operator as the use cases know them.
+pub fn operator() -> Caller {
+    Caller::operator(&cli_actor())
+}
+
+/// Opens the database named by the usual settings (flags, environment, file), with the
+/// use cases over it.
+pub async fn open(db: &ServeArgs) -> anyhow::Result<(App, pathways_web::WebSettings)> {
+    let settings = db.resolve()?;
+    let store = settings.connect().await?;
+    Ok((
+        App::new(store, pathways_app::Settings::default()),
+        settings.web,
+    ))
+}
+
+/// A use case's refusal as one line; field problems name the option at fault.
+fn refused(e: pathways_app::Error) -> anyhow::Error {
+    match e {
+        pathways_app::Error::Invalid(fields) => anyhow!(
+            "{}",
+            fields
+                .iter()
+                .map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow!("{other}"),
     }
 }
 
-/// Opens the database named by the usual settings (flags, environment, file).
-pub async fn open(db: &ServeArgs) -> anyhow::Result<(Store, pathways_web::WebSettings)> {
-    let settings = db.resolve()?;
-    let store = settings.connect().await?;
-    Ok((store, settings.web))
-}
-
-async fn agency_id(store: &Store, name: &str) -> anyhow::Result<String> {
-    match store.agency_by_name(name).await? {
+async fn agency_id(app: &App, name: &str) -> anyhow::Result<String> {
+    match agencies::by_name(app, &operator(), name)
+        .await
+        .map_err(refused)?
+    {
         Some(a) if a.archived_at.is_none() => Ok(a.id),
         Some(_) => {
             bail!("agency {name:?} is archived; restore it in the administration pages first")
@@ -233,25 +265,28 @@ async fn agency_id(store: &Store, name: &str) -> anyhow::Result<String> {
     }
 }
 
-async fn user_by_email(store: &Store, email: &str) -> anyhow::Result<User> {
-    store.user_by_email(email).await?.ok_or_else(|| {
-        anyhow!("there is no user with e-mail {email:?}; see `pathways admin user list`")
-    })
+async fn user_by_email(app: &App, email: &str) -> anyhow::Result<User> {
+    identity::user_by_email(app, &operator(), email)
+        .await
+        .map_err(refused)?
+        .ok_or_else(|| {
+            anyhow!("there is no user with e-mail {email:?}; see `pathways admin user list`")
+        })
 }
 
 /// The administrator recorded as a token's owner: the one named, or else the only enabled
 /// administrator (tokens belong to a person who answers for them).
-async fn token_owner(store: &Store, email: Option<&str>) -> anyhow::Result<User> {
+async fn token_owner(app: &App, email: Option<&str>) -> anyhow::Result<User> {
     if let Some(email) = email {
-        let user = user_by_email(store, email).await?;
+        let user = user_by_email(app, email).await?;
         if user.disabled || !user.roles.has(Permission::Administer) {
             bail!("--by {email}: the token's owner must be an enabled administrator");
         }
         return Ok(user);
     }
-    let mut admins: Vec<User> = store
-        .list_users(None)
-        .await?
+    let mut admins: Vec<User> = identity::users(app, &operator(), None)
+        .await
+        .map_err(refused)?
         .into_iter()
         .filter(|u| !u.disabled && u.roles.has(Permission::Administer))
         .collect();
@@ -282,36 +317,24 @@ fn when(at: Option<i64>) -> String {
     .unwrap_or_else(|| "never".into())
 }
 
-fn account_error(e: accounts::AccountError) -> anyhow::Error {
-    match e {
-        accounts::AccountError::Invalid { field, message } => {
-            anyhow!("--{}: {message}", field.replace('_', "-"))
-        }
-        accounts::AccountError::Store(e) => e.into(),
-    }
-}
-
 /// Runs an admin command, printing results to standard output.
 pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
+    let me = operator();
     match cmd.what {
         AdminWhat::Agency(AgencyCommand::Add { name, kind, db }) => {
-            let (store, _) = open(&db).await?;
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > 120 {
-                bail!("NAME: give the agency's name (up to 120 characters)");
-            }
-            let agency = store.create_agency(name, kind).await.map_err(|e| match e {
-                StoreError::Conflict(m) => anyhow!("{m}; choose another name"),
-                other => other.into(),
-            })?;
-            store
-                .audit(cli_event(
-                    "agency_created",
-                    "agency",
-                    &agency.id,
-                    kind.key(),
-                ))
-                .await?;
+            let (app, _) = open(&db).await?;
+            let agency = agencies::create(&app, &me, &name, kind.key())
+                .await
+                .map_err(|e| match e {
+                    pathways_app::Error::Invalid(f) => anyhow!(
+                        "NAME: {}",
+                        f.into_iter()
+                            .map(|f| f.message)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    other => refused(other),
+                })?;
             println!(
                 "created agency {} ({}) id {}",
                 agency.name,
@@ -320,8 +343,8 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
             );
         }
         AdminWhat::Agency(AgencyCommand::List { db }) => {
-            let (store, _) = open(&db).await?;
-            for a in store.list_agencies().await? {
+            let (app, _) = open(&db).await?;
+            for a in agencies::list(&app, &me).await.map_err(refused)? {
                 let status = if a.archived_at.is_some() {
                     "archived"
                 } else {
@@ -337,20 +360,17 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
             roles,
             db,
         }) => {
-            let (store, web) = open(&db).await?;
-            let agency_id = agency_id(&store, &agency).await?;
-            let by = cli_event("user_invited", "user", "", "allowed");
-            let (user, link) = accounts::invite(
-                &store,
-                &web.public_url,
-                &agency_id,
-                &email,
-                &name,
-                RoleSet::new(roles),
-                by,
-            )
-            .await
-            .map_err(account_error)?;
+            let (app, web) = open(&db).await?;
+            let agency_id = agency_id(&app, &agency).await?;
+            let input = InviteInput {
+                agency_id,
+                email,
+                name,
+                roles: roles.iter().map(|r| r.key().to_string()).collect(),
+            };
+            let (user, link) = identity::invite(&app, &me, &web.public_url, &input)
+                .await
+                .map_err(refused)?;
             println!(
                 "invited {} ({}) id {}",
                 user.display_name, user.email, user.id
@@ -358,18 +378,21 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
             println!("invitation link (works once, within 7 days): {link}");
         }
         AdminWhat::User(UserCommand::List { agency, db }) => {
-            let (store, _) = open(&db).await?;
+            let (app, _) = open(&db).await?;
             let filter = match &agency {
                 Some(name) => Some(
-                    store
-                        .agency_by_name(name)
-                        .await?
+                    agencies::by_name(&app, &me, name)
+                        .await
+                        .map_err(refused)?
                         .ok_or_else(|| anyhow!("there is no agency called {name:?}; see `pathways admin agency list`"))?
                         .id,
                 ),
                 None => None,
             };
-            for u in store.list_users(filter.as_deref()).await? {
+            for u in identity::users(&app, &me, filter.as_deref())
+                .await
+                .map_err(refused)?
+            {
                 let status = if u.disabled {
                     "disabled"
                 } else if !u.has_password {
@@ -389,15 +412,13 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
             }
         }
         AdminWhat::User(UserCommand::Roles { email, roles, db }) => {
-            let (store, _) = open(&db).await?;
-            let user = user_by_email(&store, &email).await?;
-            let new = RoleSet::new(roles);
-            store.set_roles(&user.id, &new).await?;
-            let change = format!("{} -> {}", user.roles.to_stored(), new.to_stored());
-            store
-                .audit(cli_event("permission_change", "user", &user.id, &change))
-                .await?;
-            println!("{}: roles {}", user.email, new.to_stored());
+            let (app, _) = open(&db).await?;
+            let user = user_by_email(&app, &email).await?;
+            let keys: Vec<String> = roles.iter().map(|r| r.key().to_string()).collect();
+            identity::set_roles(&app, &me, &user.id, &keys)
+                .await
+                .map_err(refused)?;
+            println!("{}: roles {}", user.email, keys.join(","));
         }
         AdminWhat::User(UserCommand::Disable { email, db }) => {
             set_disabled(&email, &db, true).await?
@@ -406,21 +427,12 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
             set_disabled(&email, &db, false).await?
         }
         AdminWhat::User(UserCommand::ResetLink { email, db }) => {
-            let (store, web) = open(&db).await?;
-            let user = user_by_email(&store, &email).await?;
-            let purpose = if user.has_password { "reset" } else { "invite" };
-            let link = accounts::send_link(&store, &web.public_url, &user, purpose)
+            let (app, web) = open(&db).await?;
+            let user = user_by_email(&app, &email).await?;
+            let (purpose, link) = identity::send_link(&app, &me, &web.public_url, &user.id)
                 .await
-                .map_err(account_error)?;
-            let action = if purpose == "reset" {
-                "reset_link_sent"
-            } else {
-                "invitation_resent"
-            };
-            store
-                .audit(cli_event(action, "user", &user.id, "allowed"))
-                .await?;
-            if purpose == "reset" {
+                .map_err(refused)?;
+            if purpose == LinkPurpose::Reset {
                 println!(
                     "password reset link for {} (works once, within one hour): {link}",
                     user.email
@@ -439,21 +451,24 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
             by,
             db,
         }) => {
-            let (store, _) = open(&db).await?;
-            let agency_id = agency_id(&store, &agency).await?;
-            let owner = token_owner(&store, by.as_deref()).await?;
-            let event = cli_event("token_created", "api_token", "", "allowed");
-            let (id, secret) =
-                accounts::create_token_for(&store, &name, &agency_id, &scopes, &owner.id, event)
-                    .await
-                    .map_err(account_error)?;
+            let (app, _) = open(&db).await?;
+            let agency_id = agency_id(&app, &agency).await?;
+            let owner = token_owner(&app, by.as_deref()).await?;
+            let input = TokenInput {
+                name,
+                agency_id,
+                scopes: scopes.iter().map(|p| p.key().to_string()).collect(),
+            };
+            let (id, secret) = tokens::issue(&app, &me, &input, &owner.id)
+                .await
+                .map_err(refused)?;
             println!("owner: {} ({})", owner.display_name, owner.email);
             println!("created token {id}");
             println!("secret (shown once; send it as `Authorization: Bearer <secret>`): {secret}");
         }
         AdminWhat::Token(TokenCommand::List { db }) => {
-            let (store, _) = open(&db).await?;
-            for t in store.list_api_tokens().await? {
+            let (app, _) = open(&db).await?;
+            for t in tokens::list(&app, &me).await.map_err(refused)? {
                 let status = if t.revoked_at.is_some() {
                     "revoked"
                 } else {
@@ -470,31 +485,25 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
             }
         }
         AdminWhat::Token(TokenCommand::Revoke { id, db }) => {
-            let (store, _) = open(&db).await?;
-            if !store.revoke_api_token(&id).await? {
-                bail!("no live token has id {id:?}; see `pathways admin token list`");
+            let (app, _) = open(&db).await?;
+            match tokens::revoke(&app, &me, &id).await {
+                Ok(()) => println!("revoked token {id}"),
+                Err(pathways_app::Error::NotFound) => {
+                    bail!("no live token has id {id:?}; see `pathways admin token list`")
+                }
+                Err(e) => return Err(refused(e)),
             }
-            store
-                .audit(cli_event("token_revoked", "api_token", &id, "allowed"))
-                .await?;
-            println!("revoked token {id}");
         }
     }
     Ok(())
 }
 
 async fn set_disabled(email: &str, db: &ServeArgs, disabled: bool) -> anyhow::Result<()> {
-    let (store, _) = open(db).await?;
-    let user = user_by_email(&store, email).await?;
-    store.set_user_disabled(&user.id, disabled).await?;
-    let action = if disabled {
-        "user_disabled"
-    } else {
-        "user_enabled"
-    };
-    store
-        .audit(cli_event(action, "user", &user.id, "allowed"))
-        .await?;
+    let (app, _) = open(db).await?;
+    let user = user_by_email(&app, email).await?;
+    identity::set_disabled(&app, &operator(), &user.id, disabled)
+        .await
+        .map_err(refused)?;
     println!(
         "{}: {}",
         user.email,
@@ -511,6 +520,7 @@ async fn set_disabled(email: &str, db: &ServeArgs, disabled: bool) -> anyhow::Re
 pub(crate) mod tests {
     use super::*;
     use crate::config::redact;
+    use pathways_store::Store;
 
     #[test]
     fn database_passwords_are_hidden() {

@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 /// The audit signing key's file name in the data folder, unless set otherwise.
 pub const AUDIT_KEY_FILE: &str = "audit-signing-key.pem";
+/// The file in the data folder holding the key of CSRF tokens (a server secret, owner-only,
+/// made on first start; instances sharing a data folder share it).
+pub const CSRF_KEY_FILE: &str = "csrf-key";
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize, Default)]
@@ -210,6 +213,14 @@ impl Settings {
         Ok(keys)
     }
 
+    /// Reads the server secrets from the data folder, creating them on first start: the key
+    /// of CSRF tokens. Done once, before serving.
+    pub fn load_server_secrets(&mut self) -> anyhow::Result<()> {
+        let path = self.web.data_dir.join(CSRF_KEY_FILE);
+        self.web.csrf_key = pathways_store::ServerSecret::load_or_create(&path)?;
+        Ok(())
+    }
+
     /// Opens (and migrates) the database, signing the audit log with the configured key.
     pub async fn connect(&self) -> anyhow::Result<pathways_store::Store> {
         let keys = self.audit_keys()?;
@@ -397,6 +408,7 @@ impl ServeArgs {
                 request_timeout,
                 metrics_allow,
                 metrics_token,
+                csrf_key: defaults.csrf_key,
             },
             store,
             limits,

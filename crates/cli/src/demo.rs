@@ -142,21 +142,26 @@ pub const DEMO_DOMAIN: &str = "riverside.example";
 /// Fills an empty store with the fictional borough's agencies and users.
 pub async fn seed(store: &Store, seed: u64) -> anyhow::Result<Vec<(String, String, String)>> {
     let _ = seed; // The borough's agencies and staff are fixed; generated records use the seed.
-    let hash = pathways_web::crypto::hash_password(DEMO_PASSWORD)?;
+    let app = pathways_app::App::new(store.clone(), pathways_app::Settings::default());
+    let demo = pathways_app::Caller::system("demo");
+    let hash = pathways_app::identity::hash_password(DEMO_PASSWORD)?;
     let mut logins = Vec::new();
     for (name, kind, staff) in BOROUGH {
-        let agency = store.create_agency(name, *kind).await?;
+        let agency = pathways_app::agencies::create(&app, &demo, name, kind.key()).await?;
         for (person, local, roles) in *staff {
             let email = format!("{local}@{DEMO_DOMAIN}");
-            store
-                .create_user(&NewUser {
+            pathways_app::identity::create_account(
+                &app,
+                &demo,
+                &NewUser {
                     agency_id: agency.id.clone(),
                     email: email.clone(),
                     display_name: person.to_string(),
                     roles: RoleSet::new(roles.to_vec()),
                     password_hash: Some(hash.clone()),
-                })
-                .await?;
+                },
+            )
+            .await?;
             let role_names = roles
                 .iter()
                 .map(|r| r.label())
@@ -178,7 +183,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&args.data_dir)
             .with_context(|| format!("cannot clear the demo folder {}", args.data_dir.display()))?;
     }
-    let settings = Settings {
+    let mut settings = Settings {
         listen: args.listen,
         database_url: args.data_dir.join("pathways-demo.db").display().to_string(),
         audit_key: args.data_dir.join(crate::config::AUDIT_KEY_FILE),
@@ -201,6 +206,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         notify: pathways_web::notify::NotifySettings::default(),
     };
     serve::init_logging(&settings);
+    settings.load_server_secrets()?;
     let listener = if args.no_serve {
         None
     } else {

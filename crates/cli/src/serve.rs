@@ -20,8 +20,9 @@ pub fn init_logging(settings: &Settings) {
 }
 
 /// Opens the store and serves until a shutdown signal.
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     init_logging(&settings);
+    settings.load_server_secrets()?;
     let store = settings.connect().await?;
     let listener = bind(settings.listen).await?;
     run_until_shutdown(

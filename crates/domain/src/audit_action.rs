@@ -10,6 +10,8 @@ vocabulary! {
         // Signing in and accounts.
         /// Signed in.
         Login => "login", "Signed in",
+        /// The password was accepted; a second factor is still to come.
+        LoginPasswordOk => "login_password_ok", "Gave the password",
         /// A sign-in was refused (wrong password or code, unknown account).
         LoginFailed => "login_failed", "Sign-in refused",
         /// The second step of signing in (authenticator or recovery code).
@@ -40,14 +42,24 @@ vocabulary! {
         // Administration.
         /// Created an agency.
         AgencyCreated => "agency_created", "Created an agency",
-        /// Archived or restored an agency.
-        AgencyArchived => "agency_archived", "Archived or restored an agency",
+        /// Archived an agency.
+        AgencyArchived => "agency_archived", "Archived an agency",
+        /// Restored an archived agency.
+        AgencyRestored => "agency_restored", "Restored an agency",
         /// Made an agency a member of a consortium.
         ConsortiumMember => "consortium_member", "Added a consortium member",
         /// Invited a user.
         UserInvited => "user_invited", "Invited a user",
         /// Sent a new invitation or password reset link.
         LinkSent => "link_sent", "Sent a one-time link",
+        /// Sent a password reset link.
+        ResetLinkSent => "reset_link_sent", "Sent a password reset link",
+        /// Sent a new invitation to someone who had not accepted theirs.
+        InvitationResent => "invitation_resent", "Sent a new invitation",
+        /// Disabled a user's account.
+        UserDisabled => "user_disabled", "Disabled an account",
+        /// Enabled a user's account.
+        UserEnabled => "user_enabled", "Enabled an account",
         /// Changed a user's roles, agency or status.
         PermissionChange => "permission_change", "Changed a user's access",
         /// Created an API token.

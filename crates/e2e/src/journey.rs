@@ -26,7 +26,7 @@ impl Browser {
         if let Some(secret) = totp_secret {
             self.wait_for_url(&server.url("/login/two-factor"), ATTEMPTS)
                 .await?;
-            let code = pathways_web::crypto::totp_code(secret, pathways_store::now_unix())
+            let code = pathways_app::crypto::totp_code(secret, pathways_store::now_unix())
                 .ok_or_else(|| {
                     E2eError::Fixture(format!("the TOTP secret of {email} is not base32"))
                 })?;

@@ -18,18 +18,24 @@ const NADIA_TOTP: &str = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
 
 /// The referral's reference, set by the seed.
 async fn seed(store: &Store) -> String {
-    let outreach = store
-        .create_agency("Riverside Outreach", AgencyKind::CouncilTeam)
-        .await
-        .expect("agency");
-    let police = store
-        .create_agency("Riverside Police", AgencyKind::Police)
-        .await
-        .expect("agency");
-    let tp = store
-        .create_agency("Turning Point Riverside", AgencyKind::SubstanceMisuse)
-        .await
-        .expect("agency");
+    let outreach = pathways_store::testing::create_agency(
+        store,
+        "Riverside Outreach",
+        AgencyKind::CouncilTeam,
+    )
+    .await
+    .expect("agency");
+    let police =
+        pathways_store::testing::create_agency(store, "Riverside Police", AgencyKind::Police)
+            .await
+            .expect("agency");
+    let tp = pathways_store::testing::create_agency(
+        store,
+        "Turning Point Riverside",
+        AgencyKind::SubstanceMisuse,
+    )
+    .await
+    .expect("agency");
     let mut ids = Vec::new();
     for (agency, email, name, role) in [
         (
@@ -51,26 +57,27 @@ async fn seed(store: &Store) -> String {
             Role::PartnerReferrer,
         ),
     ] {
-        let u = store
-            .create_user(&NewUser {
+        let u = pathways_store::testing::create_user(
+            store,
+            &NewUser {
                 agency_id: agency.clone(),
                 email: email.into(),
                 display_name: name.into(),
                 roles: RoleSet::new(vec![role]),
                 password_hash: Some(
-                    pathways_web::crypto::hash_password(PASSWORD).expect("password hash"),
+                    pathways_app::crypto::hash_password(PASSWORD).expect("password hash"),
                 ),
-            })
-            .await
-            .expect("user");
+            },
+        )
+        .await
+        .expect("user");
         let secret = match email {
             "amara@example.org" => Some(AMARA_TOTP),
             "nadia@example.org" => Some(NADIA_TOTP),
             _ => None,
         };
         if let Some(secret) = secret {
-            store
-                .set_totp(&u.id, Some(secret), true)
+            pathways_store::testing::enrol_totp(store, &u.id, secret, &[])
                 .await
                 .expect("enrolled in two-factor");
         }

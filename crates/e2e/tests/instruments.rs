@@ -15,24 +15,28 @@ const KEY: &str = "yv-screening";
 
 /// The administrator's user id.
 async fn seed(store: &Store) -> String {
-    let council = store
-        .create_agency("Riverside Community Safety", AgencyKind::CouncilTeam)
-        .await
-        .expect("agency");
-    let sam = store
-        .create_user(&NewUser {
+    let council = pathways_store::testing::create_agency(
+        store,
+        "Riverside Community Safety",
+        AgencyKind::CouncilTeam,
+    )
+    .await
+    .expect("agency");
+    let sam = pathways_store::testing::create_user(
+        store,
+        &NewUser {
             agency_id: council.id,
             email: "sam@example.org".into(),
             display_name: "Sam Whitfield".into(),
             roles: RoleSet::new(vec![Role::Administrator]),
             password_hash: Some(
-                pathways_web::crypto::hash_password(PASSWORD).expect("password hash"),
+                pathways_app::crypto::hash_password(PASSWORD).expect("password hash"),
             ),
-        })
-        .await
-        .expect("user");
-    store
-        .set_totp(&sam.id, Some(SAM_TOTP), true)
+        },
+    )
+    .await
+    .expect("user");
+    pathways_store::testing::enrol_totp(store, &sam.id, SAM_TOTP, &[])
         .await
         .expect("enrolled in two-factor");
     sam.id

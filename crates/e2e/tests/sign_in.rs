@@ -9,20 +9,25 @@ use pathways_store::{NewUser, Store};
 const PASSWORD: &str = "correct horse battery staple 42";
 
 async fn seed(store: &Store) {
-    let agency = store
-        .create_agency("Riverside Community Safety", AgencyKind::CouncilTeam)
-        .await
-        .expect("agency");
-    store
-        .create_user(&NewUser {
+    let agency = pathways_store::testing::create_agency(
+        store,
+        "Riverside Community Safety",
+        AgencyKind::CouncilTeam,
+    )
+    .await
+    .expect("agency");
+    pathways_store::testing::create_user(
+        store,
+        &NewUser {
             agency_id: agency.id,
             email: "lena@example.org".into(),
             display_name: "Lena Kowalski".into(),
             roles: RoleSet::new(vec![Role::Analyst]),
-            password_hash: Some(pathways_web::crypto::hash_password(PASSWORD).expect("hash")),
-        })
-        .await
-        .expect("user");
+            password_hash: Some(pathways_app::crypto::hash_password(PASSWORD).expect("hash")),
+        },
+    )
+    .await
+    .expect("user");
 }
 
 #[tokio::test]

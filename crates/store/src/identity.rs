@@ -1,9 +1,11 @@
 //! Agencies and users: the people who use Pathways and the organisations they belong to.
 
-use pathways_domain::{AgencyKind, RoleSet};
+use pathways_domain::access::Permitted;
+use pathways_domain::{AgencyKind, Permission, RoleSet};
 use sqlx::Row as _;
 
-use crate::{Row, Store, StoreError, new_id, now_unix};
+use crate::cases::needs;
+use crate::{Row, Store, StoreError, WriteTx, new_id, now_unix};
 
 /// An agency as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -33,7 +35,7 @@ pub struct User {
     pub roles: RoleSet,
     /// True once a TOTP second factor is enrolled.
     pub totp_enabled: bool,
-    /// True when the account may not sign in: disabled, or its agency archived.
+    /// True when the account may not sign in.
     pub disabled: bool,
     /// True when a password is set (invited users have none until they accept).
     pub has_password: bool,
@@ -96,27 +98,6 @@ fn user_from(row: &Row) -> Result<User, StoreError> {
 }
 
 impl Store {
-    /// Creates an agency; names are unique.
-    pub async fn create_agency(&self, name: &str, kind: AgencyKind) -> Result<Agency, StoreError> {
-        let id = new_id();
-        sqlx::query("INSERT INTO agencies (id, name, kind, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&id)
-            .bind(name)
-            .bind(kind.key())
-            .bind(now_unix())
-            .execute(self.pool())
-            .await
-            .map_err(|e| {
-                unique_to_conflict(e, format!("an agency called {name:?} already exists"))
-            })?;
-        Ok(Agency {
-            id,
-            name: name.to_string(),
-            kind,
-            archived_at: None,
-        })
-    }
-
     /// Every agency, by name.
     pub async fn list_agencies(&self) -> Result<Vec<Agency>, StoreError> {
         let rows = sqlx::query("SELECT id, name, kind, archived_at FROM agencies ORDER BY name")
@@ -142,66 +123,6 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(agency_from).transpose()
-    }
-
-    /// Archives an agency (or restores it) with the audit entry that records it, in one
-    /// transaction. Archiving also ends every session of the agency's users and revokes the
-    /// agency's live API tokens, so no one keeps acting for it; restoring brings neither
-    /// back (users sign in again, and tokens are issued anew).
-    pub async fn set_agency_archived(
-        &self,
-        id: &str,
-        archived: bool,
-        event: &pathways_domain::audit::AuditEvent,
-    ) -> Result<(), StoreError> {
-        let now = now_unix();
-        let mut w = self.write().await?;
-        let done = sqlx::query("UPDATE agencies SET archived_at = $1 WHERE id = $2")
-            .bind(archived.then_some(now))
-            .bind(id)
-            .execute(&mut *w.tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "agency" });
-        }
-        if archived {
-            sqlx::query(
-                "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE agency_id = $1)",
-            )
-            .bind(id)
-            .execute(&mut *w.tx)
-            .await?;
-            sqlx::query(
-                "UPDATE api_tokens SET revoked_at = $1 WHERE agency_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(&mut *w.tx)
-            .await?;
-        }
-        w.audit(&[event]).await?;
-        w.commit().await
-    }
-
-    /// Creates a user; e-mail addresses are unique (case-insensitive).
-    pub async fn create_user(&self, new: &NewUser) -> Result<User, StoreError> {
-        let id = new_id();
-        let email = new.email.trim().to_lowercase();
-        sqlx::query(
-            "INSERT INTO users (id, agency_id, email, display_name, password_hash, roles, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&id)
-        .bind(&new.agency_id)
-        .bind(&email)
-        .bind(&new.display_name)
-        .bind(new.password_hash.clone())
-        .bind(new.roles.to_stored())
-        .bind(now_unix())
-        .execute(self.pool())
-        .await
-        .map_err(|e| unique_to_conflict(e, format!("a user with e-mail {email} already exists")))?;
-        self.user(&id).await
     }
 
     /// One user.
@@ -248,66 +169,6 @@ impl Store {
         )
     }
 
-    /// Replaces a user's password hash.
-    pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(user_id)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "user" });
-        }
-        Ok(())
-    }
-
-    /// Replaces a user's roles.
-    pub async fn set_roles(&self, user_id: &str, roles: &RoleSet) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE users SET roles = $1 WHERE id = $2")
-            .bind(roles.to_stored())
-            .bind(user_id)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "user" });
-        }
-        Ok(())
-    }
-
-    /// Enables or disables sign-in for a user; disabling ends their sessions.
-    pub async fn set_user_disabled(&self, user_id: &str, disabled: bool) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
-            .bind(i64::from(disabled))
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Stores (or clears) a TOTP secret; `enabled` marks enrolment complete.
-    pub async fn set_totp(
-        &self,
-        user_id: &str,
-        secret: Option<&str>,
-        enabled: bool,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled = $2 WHERE id = $3")
-            .bind(secret)
-            .bind(i64::from(enabled))
-            .bind(user_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
     /// The TOTP secret of a user, if one is stored.
     pub async fn totp_secret(&self, user_id: &str) -> Result<Option<String>, StoreError> {
         Ok(
@@ -318,16 +179,6 @@ impl Store {
                 .flatten(),
         )
     }
-
-    /// Records a successful sign-in.
-    pub async fn touch_login(&self, user_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
-            .bind(now_unix())
-            .bind(user_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
 }
 
 /// Turns a unique violation into a readable conflict.
@@ -335,5 +186,254 @@ pub(crate) fn unique_to_conflict(e: sqlx::Error, message: String) -> StoreError 
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(message),
         _ => StoreError::Sql(e),
+    }
+}
+
+/// Seconds in one TOTP time step.
+pub const TOTP_STEP_SECS: i64 = 30;
+
+impl WriteTx {
+    /// Creates an agency; names are unique.
+    pub async fn create_agency(
+        &mut self,
+        admin: &Permitted,
+        name: &str,
+        kind: AgencyKind,
+    ) -> Result<Agency, StoreError> {
+        needs(admin, Permission::Administer)?;
+        let id = new_id();
+        sqlx::query("INSERT INTO agencies (id, name, kind, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&id)
+            .bind(name)
+            .bind(kind.key())
+            .bind(now_unix())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(|e| {
+                unique_to_conflict(e, format!("an agency called {name:?} already exists"))
+            })?;
+        Ok(Agency {
+            id,
+            name: name.to_string(),
+            kind,
+            archived_at: None,
+        })
+    }
+
+    /// Archives or restores an agency.
+    pub async fn set_agency_archived(
+        &mut self,
+        admin: &Permitted,
+        id: &str,
+        archived: bool,
+    ) -> Result<(), StoreError> {
+        needs(admin, Permission::Administer)?;
+        let at = archived.then(now_unix);
+        let done = sqlx::query("UPDATE agencies SET archived_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "agency" });
+        }
+        // Archiving ends every session of the agency's users and revokes its live API
+        // tokens, so no one keeps acting for it; restoring brings neither back.
+        if let Some(now) = at {
+            sqlx::query(
+                "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE agency_id = $1)",
+            )
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE agency_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Creates a user; e-mail addresses are unique (case-insensitive).
+    pub async fn create_user(
+        &mut self,
+        admin: &Permitted,
+        new: &NewUser,
+    ) -> Result<User, StoreError> {
+        needs(admin, Permission::Administer)?;
+        let id = new_id();
+        let email = new.email.trim().to_lowercase();
+        sqlx::query(
+            "INSERT INTO users (id, agency_id, email, display_name, password_hash, roles, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(&new.agency_id)
+        .bind(&email)
+        .bind(&new.display_name)
+        .bind(new.password_hash.clone())
+        .bind(new.roles.to_stored())
+        .bind(now_unix())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| unique_to_conflict(e, format!("a user with e-mail {email} already exists")))?;
+        Ok(User {
+            id,
+            agency_id: new.agency_id.clone(),
+            email,
+            display_name: new.display_name.clone(),
+            roles: new.roles.clone(),
+            totp_enabled: false,
+            disabled: false,
+            has_password: new.password_hash.is_some(),
+            last_login_at: None,
+        })
+    }
+
+    /// Replaces a user's roles.
+    pub async fn set_roles(
+        &mut self,
+        admin: &Permitted,
+        user_id: &str,
+        roles: &RoleSet,
+    ) -> Result<(), StoreError> {
+        needs(admin, Permission::Administer)?;
+        let done = sqlx::query("UPDATE users SET roles = $1 WHERE id = $2")
+            .bind(roles.to_stored())
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        Ok(())
+    }
+
+    /// Enables or disables sign-in for a user; disabling ends their sessions.
+    pub async fn set_user_disabled(
+        &mut self,
+        admin: &Permitted,
+        user_id: &str,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
+        needs(admin, Permission::Administer)?;
+        let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(disabled))
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes a user's second factor and recovery codes and ends their sessions: they set
+    /// up a new one at their next sign-in.
+    pub async fn reset_second_factor(
+        &mut self,
+        admin: &Permitted,
+        user_id: &str,
+    ) -> Result<(), StoreError> {
+        needs(admin, Permission::Administer)?;
+        let done = sqlx::query(
+            "UPDATE users SET totp_secret = NULL, totp_enabled = 0, totp_last_step = NULL WHERE id = $1",
+        )
+        .bind(user_id)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        for sql in [
+            "DELETE FROM recovery_codes WHERE user_id = $1",
+            "DELETE FROM sessions WHERE user_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(user_id)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a user's password hash.
+    pub async fn set_password_hash(&mut self, user_id: &str, hash: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        Ok(())
+    }
+
+    /// A user's own change: stores their new TOTP secret as enrolled, marks the time step
+    /// whose code proved it as used, and replaces their recovery codes (stored as digests).
+    pub async fn enrol_totp(
+        &mut self,
+        user_id: &str,
+        secret: &str,
+        step: i64,
+        recovery_digests: &[String],
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET totp_secret = $1, totp_enabled = 1, totp_last_step = $2 WHERE id = $3",
+        )
+        .bind(secret)
+        .bind(step)
+        .bind(user_id)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        for d in recovery_digests {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                .bind(user_id)
+                .bind(d)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Uses up the TOTP time step `step` for a user: true when no code of this step or a
+    /// later one was accepted before, so a code works once within its window.
+    pub async fn accept_totp_step(&mut self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 \
+             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a successful sign-in.
+    pub async fn touch_login(&mut self, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+            .bind(now_unix())
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 }

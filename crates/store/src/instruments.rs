@@ -6,10 +6,12 @@
 //! only go forward; whether the definition itself is usable is the risk rules' decision,
 //! made by the caller before publishing.
 
-use pathways_domain::audit::AuditEvent;
+use pathways_domain::Permission;
+use pathways_domain::access::Permitted;
 use sqlx::Row as _;
 
-use crate::{Store, StoreError, now_unix};
+use crate::cases::needs;
+use crate::{Store, StoreError, WriteTx, now_unix};
 
 /// A version to publish.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,24 +108,25 @@ fn already_published(key: &str, version: i64, latest: i64) -> StoreError {
     })
 }
 
-impl Store {
-    /// Publishes a new version and appends `event` to the audit log in the same transaction,
-    /// so neither exists without the other. A version that is already stored, or older than
-    /// the newest stored one, is refused with [`StoreError::Conflict`] naming the next free
-    /// version; so is a definition whose JSON names another key or version.
+impl WriteTx {
+    /// Publishes a new version (its audit entry commits with it). A version that is already
+    /// stored, or older than the newest stored one, is refused with [`StoreError::Conflict`]
+    /// naming the next free version; so is a definition whose JSON names another key or
+    /// version.
     pub async fn publish_instrument_version(
-        &self,
+        &mut self,
+        admin: &Permitted,
         new: &NewInstrumentVersion,
-        event: &AuditEvent,
-    ) -> Result<PublishedVersion, StoreError> {
+    ) -> Result<(), StoreError> {
+        needs(admin, Permission::Administer)?;
         check(new)?;
         let now = now_unix();
-        let mut tx = self.begin_write().await?;
+        let tx = &mut self.tx;
         let latest: Option<i64> = sqlx::query_scalar(
             "SELECT CAST(MAX(version) AS BIGINT) FROM risk_instrument_versions WHERE instrument_key = $1",
         )
         .bind(&new.instrument_key)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         if let Some(latest) = latest.filter(|l| *l >= new.version) {
             return Err(already_published(&new.instrument_key, new.version, latest));
@@ -139,30 +142,23 @@ impl Store {
         .bind(now)
         .bind(&new.published_by)
         .bind(new.change_note.trim())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(StoreError::from);
         match inserted {
             // Another instance published the same version between our read and insert.
-            Err(e) if e.is_unique_violation() => {
-                return Err(already_published(
-                    &new.instrument_key,
-                    new.version,
-                    new.version,
-                ));
-            }
-            Err(e) => return Err(e),
-            Ok(_) => {}
+            Err(e) if e.is_unique_violation() => Err(already_published(
+                &new.instrument_key,
+                new.version,
+                new.version,
+            )),
+            Err(e) => Err(e),
+            Ok(_) => Ok(()),
         }
-        crate::audit::append_in(&mut tx, self, &[event]).await?;
-        tx.commit().await?;
-        self.instrument_version(&new.instrument_key, new.version)
-            .await?
-            .ok_or(StoreError::NotFound {
-                what: "instrument version",
-            })
     }
+}
 
+impl Store {
     /// One published version, if stored.
     pub async fn instrument_version(
         &self,

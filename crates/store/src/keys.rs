@@ -1,5 +1,6 @@
-//! The audit signing key: an Ed25519 key in a file outside the database (PKCS#8 PEM, owner-only),
-//! created on first use, and the public keys of keys retired by rotation beside it.
+//! Keys kept in files outside the database, owner-only and created on first use: the audit
+//! signing key (an Ed25519 key, PKCS#8 PEM) with the public keys of keys retired by rotation
+//! beside it, and server secrets (random HMAC keys, such as the one behind CSRF tokens).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,18 +27,18 @@ pub struct AuditKeys {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// Reading, writing or creating a file failed.
-    #[error("audit key file {path}: {reason}")]
+    #[error("key file {path}: {reason}")]
     Io { path: String, reason: String },
     /// The private key file can be read by others.
     #[error(
-        "audit key file {path} can be read by other users (mode {mode:o}); make it owner-only: chmod 600 {path}"
+        "key file {path} can be read by other users (mode {mode:o}); make it owner-only: chmod 600 {path}"
     )]
     Permissions { path: String, mode: u32 },
     /// The file's content is not what it should be.
-    #[error("audit key file {path}: {reason}")]
+    #[error("key file {path}: {reason}")]
     Format { path: String, reason: String },
     /// No key file where one is needed.
-    #[error("there is no audit key file at {path}")]
+    #[error("there is no key file at {path}")]
     Missing { path: String },
 }
 
@@ -45,6 +46,69 @@ fn io_error(path: &Path, e: impl std::fmt::Display) -> KeyError {
     KeyError::Io {
         path: path.display().to_string(),
         reason: e.to_string(),
+    }
+}
+
+/// A server secret: 32 random bytes kept in an owner-only file (as hex), made on first start
+/// and read on every later one, so that what it signs stays valid across restarts and
+/// across instances sharing the data folder. Never logged.
+#[derive(Clone)]
+pub struct ServerSecret(std::sync::Arc<[u8; 32]>);
+
+impl std::fmt::Debug for ServerSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerSecret(…)")
+    }
+}
+
+impl ServerSecret {
+    /// A fresh secret held in memory only (tests, and settings before the file is read).
+    pub fn generate() -> ServerSecret {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        ServerSecret(std::sync::Arc::new(bytes))
+    }
+
+    /// Reads the secret at `path`, creating it (owner-only) when it does not exist.
+    pub fn load_or_create(path: &Path) -> Result<ServerSecret, KeyError> {
+        match Self::load(path) {
+            Err(KeyError::Missing { .. }) => {}
+            other => return other,
+        }
+        let fresh = Self::generate();
+        match write_new(path, hex::encode(*fresh.0).as_bytes()) {
+            Ok(()) => Ok(fresh),
+            // Another process created it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::load(path),
+            Err(e) => Err(io_error(path, e)),
+        }
+    }
+
+    /// Reads an existing secret file.
+    pub fn load(path: &Path) -> Result<ServerSecret, KeyError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(KeyError::Missing {
+                    path: path.display().to_string(),
+                });
+            }
+            Err(e) => return Err(io_error(path, e)),
+        };
+        check_owner_only(path)?;
+        let bytes: [u8; 32] = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| KeyError::Format {
+                path: path.display().to_string(),
+                reason: "not 32 bytes written as 64 hexadecimal digits".into(),
+            })?;
+        Ok(ServerSecret(std::sync::Arc::new(bytes)))
+    }
+
+    /// The key's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0[..]
     }
 }
 
@@ -339,5 +403,34 @@ mod tests {
             ]
         );
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_server_secret_is_created_owner_only_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("pw-secret-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("csrf-key");
+        let made = ServerSecret::load_or_create(&path).expect("created");
+        let again = ServerSecret::load_or_create(&path).expect("read back");
+        assert_eq!(made.bytes(), again.bytes());
+        assert_ne!(made.bytes(), ServerSecret::generate().bytes());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).expect("file").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            assert!(matches!(
+                ServerSecret::load(&path),
+                Err(KeyError::Permissions { .. })
+            ));
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        }
+        std::fs::write(&path, "not hex").expect("overwrite");
+        assert!(matches!(
+            ServerSecret::load(&path),
+            Err(KeyError::Format { .. })
+        ));
+        assert_eq!(format!("{made:?}"), "ServerSecret(…)");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

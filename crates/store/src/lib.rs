@@ -30,10 +30,10 @@ pub use connect::{Backend, Store, StoreOptions, WriteTx, default_pool_size};
 pub use error::StoreError;
 pub use identity::{Agency, NewUser, User};
 pub use instruments::{NewInstrumentVersion, PublishedVersion};
-pub use keys::{AuditKeys, KeyError};
+pub use keys::{AuditKeys, KeyError, ServerSecret};
 pub use migrate::{MIGRATIONS_LATEST, Migration, migrations};
 pub use outbox::{Notification, OutboxMessage};
-pub use sessions::{ApiToken, SessionRow, SessionUser};
+pub use sessions::{ApiToken, LinkPurpose, Message, SessionRow, SessionUser};
 
 /// The database driver's error, for callers that tell transient failures from others.
 pub use sqlx::Error as SqlError;

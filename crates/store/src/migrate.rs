@@ -44,6 +44,7 @@ const ALL: &[Migration] = &[
     migration!(25, "0025_idempotency"),
     migration!(26, "0026_outbox_secret"),
     migration!(30, "0030_person_restriction"),
+    migration!(31, "0031_totp_replay"),
 ];
 
 /// The newest schema version this binary knows.

@@ -1,9 +1,47 @@
 //! Sign-in state: server-side sessions (stored by the digest of their id), failed sign-in
 //! counts for throttling, one-time links, recovery codes and API tokens.
 
+use pathways_domain::Permission;
+use pathways_domain::access::Permitted;
 use sqlx::Row as _;
 
-use crate::{Store, StoreError, new_id, now_unix};
+use crate::cases::needs;
+use crate::{Store, StoreError, WriteTx, new_id, now_unix};
+
+/// What a one-time link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// An invitation: the new user chooses their first password.
+    Invite,
+    /// A password reset.
+    Reset,
+}
+
+impl LinkPurpose {
+    /// The stored key.
+    pub fn key(self) -> &'static str {
+        match self {
+            LinkPurpose::Invite => "invite",
+            LinkPurpose::Reset => "reset",
+        }
+    }
+}
+
+/// A message to queue in the outbox with the change that causes it.
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    /// Where it goes (an e-mail address).
+    pub recipient: &'a str,
+    /// Subject line.
+    pub subject: &'a str,
+    /// Plain-text body.
+    pub body: &'a str,
+    /// A repeated key is ignored, so retrying never sends twice.
+    pub idempotency_key: &'a str,
+    /// The one-time link the body carries as [`crate::outbox::WITHHELD`]: kept apart from
+    /// the body administrators see, and cleared once the message is sent or given up.
+    pub secret: &'a str,
+}
 
 /// A stored session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,28 +97,6 @@ fn token_from(row: &crate::Row) -> Result<ApiToken, StoreError> {
 }
 
 impl Store {
-    /// Stores a new session under the digest of its id.
-    pub async fn create_session(
-        &self,
-        id_hash: &str,
-        user_id: &str,
-        stage: &str,
-        client: &str,
-    ) -> Result<(), StoreError> {
-        let now = now_unix();
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen_at, client) VALUES ($1, $2, $3, $4, $4, $5)",
-        )
-        .bind(id_hash)
-        .bind(user_id)
-        .bind(stage)
-        .bind(now)
-        .bind(client)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
     /// The session with this id digest, if any.
     pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
         let row = sqlx::query(
@@ -110,49 +126,10 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces a session by a new id at a new stage (id rotation on every privilege
-    /// change), keeping its start time so the absolute time-out still applies.
-    pub async fn rotate_session(
-        &self,
-        old_hash: &str,
-        new_hash: &str,
-        stage: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen_at, client) \
-             SELECT $1, user_id, $2, created_at, $3, client FROM sessions WHERE id_hash = $4",
-        )
-        .bind(new_hash)
-        .bind(stage)
-        .bind(now_unix())
-        .bind(old_hash)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "session" });
-        }
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(old_hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Ends one session.
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    /// Ends every session of a user (password change, disabling, role change).
-    pub async fn delete_user_sessions(&self, user_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
             .execute(self.pool())
             .await?;
         Ok(())
@@ -199,147 +176,20 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a one-time link (by digest) for `purpose` (`invite` or `reset`), valid for
-    /// `ttl` seconds. Earlier unused links of the same purpose for the user are voided.
-    pub async fn create_link(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        purpose: &str,
-        ttl: i64,
-    ) -> Result<(), StoreError> {
-        let now = now_unix();
-        let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE one_time_links SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
-            .bind(now)
-            .bind(user_id)
-            .bind(purpose)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO one_time_links (token_hash, user_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(purpose)
-        .bind(now)
-        .bind(now + ttl)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The user a live link belongs to, without using it up (to show the form).
     pub async fn peek_link(
         &self,
         token_hash: &str,
-        purpose: &str,
+        purpose: LinkPurpose,
     ) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT user_id FROM one_time_links WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
         )
         .bind(token_hash)
-        .bind(purpose)
+        .bind(purpose.key())
         .bind(now_unix())
         .fetch_optional(self.pool())
         .await?)
-    }
-
-    /// Uses up a live link and sets the user's password in one transaction; `None` when the
-    /// link is unknown, used or expired.
-    pub async fn consume_link_setting_password(
-        &self,
-        token_hash: &str,
-        purpose: &str,
-        password_hash: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let now = now_unix();
-        let mut tx = self.begin_write().await?;
-        let user: Option<String> = sqlx::query_scalar(
-            "UPDATE one_time_links SET used_at = $1 \
-             WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
-        )
-        .bind(now)
-        .bind(token_hash)
-        .bind(purpose)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(user_id) = user else {
-            return Ok(None);
-        };
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(&user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(&user_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(user_id))
-    }
-
-    /// Replaces a user's recovery codes (stored as digests).
-    pub async fn set_recovery_codes(
-        &self,
-        user_id: &str,
-        digests: &[String],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        for d in digests {
-            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-                .bind(user_id)
-                .bind(d)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Uses up a recovery code; false when unknown or already used.
-    pub async fn use_recovery_code(&self, user_id: &str, digest: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
-        )
-        .bind(now_unix())
-        .bind(user_id)
-        .bind(digest)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Creates an API token (stored as a digest) and returns its id.
-    pub async fn create_api_token(
-        &self,
-        name: &str,
-        token_hash: &str,
-        agency_id: &str,
-        scopes: &[String],
-        created_by: &str,
-    ) -> Result<String, StoreError> {
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO api_tokens (id, name, token_hash, agency_id, scopes, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&id)
-        .bind(name)
-        .bind(token_hash)
-        .bind(agency_id)
-        .bind(scopes.join(","))
-        .bind(created_by)
-        .bind(now_unix())
-        .execute(self.pool())
-        .await?;
-        Ok(id)
     }
 
     /// Every API token, newest first.
@@ -374,18 +224,6 @@ impl Store {
                 .await?;
         }
         Ok(Some(token))
-    }
-
-    /// Revokes a token; true when it was live.
-    pub async fn revoke_api_token(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now_unix())
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
     }
 }
 
@@ -427,5 +265,202 @@ impl Store {
             user: crate::identity::user_from_row(&r)?,
             agency_name: r.try_get("agency_name")?,
         }))
+    }
+}
+
+impl WriteTx {
+    /// Stores a new session under the digest of its id.
+    pub async fn create_session(
+        &mut self,
+        id_hash: &str,
+        user_id: &str,
+        stage: &str,
+        client: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_unix();
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen_at, client) VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(stage)
+        .bind(now)
+        .bind(client)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Replaces a session by a new id at a new stage (id rotation on every privilege
+    /// change), keeping its start time so the absolute time-out still applies.
+    pub async fn rotate_session(
+        &mut self,
+        old_hash: &str,
+        new_hash: &str,
+        stage: &str,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen_at, client) \
+             SELECT $1, user_id, $2, created_at, $3, client FROM sessions WHERE id_hash = $4",
+        )
+        .bind(new_hash)
+        .bind(stage)
+        .bind(now_unix())
+        .bind(old_hash)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "session" });
+        }
+        self.end_session(old_hash).await
+    }
+
+    /// Ends one session (signing out, or replacing it).
+    pub async fn end_session(&mut self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a one-time link (by digest) for `purpose`, valid for `ttl` seconds, and queues
+    /// the message that carries it. Earlier unused links of the same purpose for the user are
+    /// voided.
+    pub async fn issue_link(
+        &mut self,
+        token_hash: &str,
+        user_id: &str,
+        purpose: LinkPurpose,
+        ttl: i64,
+        message: &Message<'_>,
+    ) -> Result<(), StoreError> {
+        let now = now_unix();
+        sqlx::query("UPDATE one_time_links SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .bind(purpose.key())
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO one_time_links (token_hash, user_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(purpose.key())
+        .bind(now)
+        .bind(now + ttl)
+        .execute(&mut *self.tx)
+        .await?;
+        crate::outbox::enqueue(
+            &mut self.tx,
+            "email",
+            message.recipient,
+            message.subject,
+            message.body,
+            message.idempotency_key,
+        )
+        .await?;
+        sqlx::query("UPDATE outbox SET secret = $1 WHERE idempotency_key = $2 AND sent_at IS NULL")
+            .bind(message.secret)
+            .bind(message.idempotency_key)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Uses up a live link and sets the user's password, ending their sessions; `None` when
+    /// the link is unknown, used or expired.
+    pub async fn consume_link_setting_password(
+        &mut self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+        password_hash: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let now = now_unix();
+        let user: Option<String> = sqlx::query_scalar(
+            "UPDATE one_time_links SET used_at = $1 \
+             WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(purpose.key())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let Some(user_id) = user else {
+            return Ok(None);
+        };
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(&user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(&user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(Some(user_id))
+    }
+
+    /// Uses up a recovery code; false when unknown or already used.
+    pub async fn use_recovery_code(
+        &mut self,
+        user_id: &str,
+        digest: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(now_unix())
+        .bind(user_id)
+        .bind(digest)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Creates an API token (stored as a digest) and returns its id.
+    pub async fn create_api_token(
+        &mut self,
+        admin: &Permitted,
+        name: &str,
+        token_hash: &str,
+        agency_id: &str,
+        scopes: &[String],
+        created_by: &str,
+    ) -> Result<String, StoreError> {
+        needs(admin, Permission::Administer)?;
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO api_tokens (id, name, token_hash, agency_id, scopes, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(name)
+        .bind(token_hash)
+        .bind(agency_id)
+        .bind(scopes.join(","))
+        .bind(created_by)
+        .bind(now_unix())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    /// Revokes a token; true when it was live.
+    pub async fn revoke_api_token(
+        &mut self,
+        admin: &Permitted,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        needs(admin, Permission::Administer)?;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_unix())
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

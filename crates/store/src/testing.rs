@@ -239,6 +239,91 @@ pub fn permitted(p: pathways_domain::Permission) -> pathways_domain::access::Per
     pathways_domain::access::permit(&actor, p).expect("the permission is held")
 }
 
+/// Creates an agency as an administrator would (fixtures).
+pub async fn create_agency(
+    store: &Store,
+    name: &str,
+    kind: pathways_domain::AgencyKind,
+) -> Result<crate::Agency, StoreError> {
+    let admin = permitted(pathways_domain::Permission::Administer);
+    write(store, async |tx| tx.create_agency(&admin, name, kind).await).await
+}
+
+/// Creates a user as an administrator would (fixtures).
+pub async fn create_user(store: &Store, new: &crate::NewUser) -> Result<crate::User, StoreError> {
+    let admin = permitted(pathways_domain::Permission::Administer);
+    write(store, async |tx| tx.create_user(&admin, new).await).await
+}
+
+/// Starts a session for a user at `stage`, as signing in does (fixtures).
+pub async fn create_session(
+    store: &Store,
+    id_hash: &str,
+    user_id: &str,
+    stage: &str,
+    client: &str,
+) -> Result<(), StoreError> {
+    write(store, async |tx| {
+        tx.create_session(id_hash, user_id, stage, client).await
+    })
+    .await
+}
+
+/// Issues an API token as an administrator would; returns its id (fixtures).
+pub async fn create_api_token(
+    store: &Store,
+    name: &str,
+    token_hash: &str,
+    agency_id: &str,
+    scopes: &[String],
+    created_by: &str,
+) -> Result<String, StoreError> {
+    let admin = permitted(pathways_domain::Permission::Administer);
+    write(store, async |tx| {
+        tx.create_api_token(&admin, name, token_hash, agency_id, scopes, created_by)
+            .await
+    })
+    .await
+}
+
+/// Enrols a TOTP secret (no code used yet) and recovery codes (digests) for a user
+/// (fixtures).
+pub async fn enrol_totp(
+    store: &Store,
+    user_id: &str,
+    secret: &str,
+    recovery_digests: &[String],
+) -> Result<(), StoreError> {
+    write(store, async |tx| {
+        tx.enrol_totp(user_id, secret, -1, recovery_digests).await
+    })
+    .await
+}
+
+/// Issues a one-time link whose message goes to `recipient` (fixtures).
+pub async fn issue_link(
+    store: &Store,
+    token_hash: &str,
+    user_id: &str,
+    purpose: crate::LinkPurpose,
+    ttl: i64,
+    recipient: &str,
+) -> Result<(), StoreError> {
+    let key = format!("{}:{token_hash}", purpose.key());
+    let message = crate::Message {
+        recipient,
+        subject: "A link",
+        body: crate::outbox::WITHHELD,
+        idempotency_key: &key,
+        secret: "https://pathways.example/link",
+    };
+    write(store, async |tx| {
+        tx.issue_link(token_hash, user_id, purpose, ttl, &message)
+            .await
+    })
+    .await
+}
+
 // Fixtures: the store's writes with the proofs a test would otherwise build by hand, each in
 // its own audited transaction. Product code reaches these writes through the application
 // layer; tests use these to set the scene.

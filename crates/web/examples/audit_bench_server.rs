@@ -7,9 +7,10 @@
 
 use std::net::SocketAddr;
 
+use pathways_app::crypto;
 use pathways_domain::{AgencyKind, Role, RoleSet};
 use pathways_store::{NewUser, Store};
-use pathways_web::{AppState, WebSettings, crypto};
+use pathways_web::{AppState, WebSettings};
 
 #[derive(Debug)]
 struct Args {
@@ -58,8 +59,7 @@ async fn seed(store: &Store) -> Result<(String, String), Box<dyn std::error::Err
     let agency = match store.agency_by_name("Bench Agency").await? {
         Some(a) => a,
         None => {
-            store
-                .create_agency("Bench Agency", AgencyKind::CouncilTeam)
+            pathways_store::testing::create_agency(store, "Bench Agency", AgencyKind::CouncilTeam)
                 .await?
         }
     };
@@ -74,15 +74,17 @@ async fn seed(store: &Store) -> Result<(String, String), Box<dyn std::error::Err
                 } else {
                     vec![Role::Practitioner]
                 };
-                store
-                    .create_user(&NewUser {
+                pathways_store::testing::create_user(
+                    store,
+                    &NewUser {
                         agency_id: agency.id.clone(),
                         email,
                         display_name: format!("Bench User {i}"),
                         roles: RoleSet::new(roles),
                         password_hash: None,
-                    })
-                    .await?
+                    },
+                )
+                .await?
             }
         };
         ids.push(user.id);
@@ -104,9 +106,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::connect(&args.database, keys).await?;
     let (admin, viewed) = seed(&store).await?;
     let raw = crypto::random_token();
-    store
-        .create_session(&crypto::digest(&raw), &admin, "full", "127.0.0.1")
-        .await?;
+    pathways_store::testing::create_session(
+        &store,
+        &crypto::digest(&raw),
+        &admin,
+        "full",
+        "127.0.0.1",
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     let settings = WebSettings {

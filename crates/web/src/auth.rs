@@ -16,18 +16,13 @@ use pathways_store::{SessionUser, User, now_unix};
 
 use crate::error::{AppError, PageError};
 use crate::layout::Badge;
-use crate::{AppState, Chrome, crypto};
+use crate::{AppState, Chrome};
 
 /// The session cookie (session-only, HttpOnly, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "pw_session";
 /// The pre-sign-in cookie that binds the sign-in form's CSRF token.
 pub const PRE_COOKIE: &str = "pw_pre";
-/// Session stage: signed in.
-pub const STAGE_FULL: &str = "full";
-/// Session stage: password accepted, TOTP code pending.
-pub const STAGE_TOTP: &str = "totp";
-/// Session stage: password accepted, must enrol a second factor first.
-pub const STAGE_ENROL: &str = "enrol";
+pub use pathways_app::identity::{STAGE_ENROL, STAGE_FULL, STAGE_TOTP};
 
 /// Reads one cookie from the request headers.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -193,7 +188,7 @@ pub async fn load_session(
     let Some(raw) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let hash = crypto::digest(raw);
+    let hash = pathways_app::crypto::digest(raw);
     let Some(su) = state.store().session_user(&hash).await? else {
         return Ok(None);
     };
@@ -221,7 +216,7 @@ pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap, path: &str)
         user: su.user,
         agency_name: su.agency_name,
         session_hash: hash,
-        csrf: crypto::csrf_token(&raw),
+        csrf: state.csrf_token(&raw),
         client: String::new(),
         path: path.to_string(),
     })
@@ -262,7 +257,7 @@ impl FromRequestParts<AppState> for Staff {
             user: su.user,
             agency_name: su.agency_name,
             session_hash: hash,
-            csrf: crypto::csrf_token(&raw),
+            csrf: state.csrf_token(&raw),
             client: client_of(parts),
             path: parts.uri.path().to_string(),
         })
@@ -326,7 +321,7 @@ impl FromRequestParts<AppState> for ApiCaller {
         if let Some(token) = bearer(&parts.headers) {
             let found = state
                 .store()
-                .use_api_token(&crypto::digest(token))
+                .use_api_token(&pathways_app::crypto::digest(token))
                 .await
                 .map_err(|e| AppError::from(e).into_json())?;
             let Some(t) = found else {
@@ -449,7 +444,7 @@ pub(crate) async fn csrf(State(state): State<AppState>, req: Request, next: Next
     let Some(binding) = binding.map(str::to_string) else {
         return refuse(state).await;
     };
-    let expected = crypto::csrf_token(&binding);
+    let expected = state.csrf_token(&binding);
     let header_token = parts
         .headers
         .get("x-csrf-token")
@@ -479,7 +474,7 @@ pub(crate) async fn csrf(State(state): State<AppState>, req: Request, next: Next
         (body, None)
     };
     let given = header_token.or(body_token).or(query_token);
-    if !given.is_some_and(|g| crypto::same(&g, &expected)) {
+    if !given.is_some_and(|g| pathways_app::crypto::same(&g, &expected)) {
         return refuse(state).await;
     }
     next.run(Request::from_parts(parts, body)).await

@@ -1,7 +1,6 @@
 //! The Pathways web layer: HTML pages on GOV.UK Frontend, JSON APIs, sessions, security
 //! headers and metrics. Handlers parse input, ask the domain rules, and call the store.
 
-pub mod accounts;
 pub mod admin;
 mod api;
 pub mod assets;
@@ -14,12 +13,12 @@ mod error;
 mod format;
 mod forms;
 mod idempotency;
-mod insight;
+pub mod insight;
 mod layout;
-mod login;
+pub mod login;
 pub mod metrics;
 pub mod notify;
-mod pages;
+pub mod pages;
 mod referrals;
 pub mod routes;
 mod security;
@@ -63,6 +62,9 @@ pub struct WebSettings {
     pub metrics_allow: Vec<client::ProxyRange>,
     /// A bearer token that also admits a scraper to `/metrics` from anywhere.
     pub metrics_token: Option<String>,
+    /// The key of the CSRF tokens: a server secret kept in the data folder, read once at
+    /// start (a fresh one in memory by default).
+    pub csrf_key: pathways_store::ServerSecret,
 }
 
 impl Default for WebSettings {
@@ -83,6 +85,7 @@ impl Default for WebSettings {
                 .filter_map(|r| r.parse().ok())
                 .collect(),
             metrics_token: None,
+            csrf_key: pathways_store::ServerSecret::generate(),
         }
     }
 }
@@ -138,6 +141,11 @@ impl AppState {
         &self.inner.settings
     }
 
+    /// The CSRF token bound to a session id (or a pre-sign-in cookie).
+    pub fn csrf_token(&self, binding: &str) -> String {
+        crypto::csrf_token(&self.inner.settings.csrf_key, binding)
+    }
+
     /// The request metrics.
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
@@ -152,8 +160,12 @@ impl AppState {
 /// Every module's route table, with the module's name.
 pub(crate) fn modules() -> &'static [(&'static str, &'static [routes::Route])] {
     &[
+        ("Pages", pages::ROUTES),
+        ("Sign-in", login::ROUTES),
+        ("Administration", admin::ROUTES),
         ("Referrals", referrals::ROUTES),
         ("Cases", cases::ROUTES),
+        ("Insight", insight::ROUTES),
         ("API", api::ROUTES),
     ]
 }
@@ -162,12 +174,8 @@ pub(crate) fn modules() -> &'static [(&'static str, &'static [routes::Route])] {
 pub fn router(state: AppState) -> Router {
     let tables: Vec<&'static [routes::Route]> = modules().iter().map(|(_, t)| *t).collect();
     routes::router(&tables)
-        .merge(pages::routes())
         .merge(assets::routes())
-        .merge(login::routes())
-        .merge(admin::routes())
         .merge(directory::routes())
-        .merge(insight::routes())
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf))
         .layer(middleware::from_fn_with_state(state.clone(), error::render))

@@ -1,41 +1,146 @@
 //! Signing in and out: password, then the TOTP second factor (or enrolment when the role
-//! requires one), throttling, password reset and invitation links, and the dashboard.
+//! requires one), throttling, password reset and invitation links, and the dashboard. Each
+//! handler reads its input, calls one use case of `pathways_app::identity`, and renders the
+//! answer.
 
 use askama::Template;
 use axum::extract::{Form, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Router, http::request::Parts};
+use pathways_app::identity::{self as uc, Enrol, SecondFactor, SignIn};
+use pathways_domain::AuditAction as A;
 use pathways_domain::Permission;
-use pathways_domain::password::check_new_password;
-use pathways_store::{Notification, now_unix};
+use pathways_store::{LinkPurpose, Notification};
 use serde::Deserialize;
 
-use crate::auth::{
-    self, PRE_COOKIE, SESSION_COOKIE, STAGE_ENROL, STAGE_FULL, STAGE_TOTP, Staff, system_event,
-};
-use crate::error::{AppError, FieldError, PageError, render_page};
+use crate::auth::{self, PRE_COOKIE, SESSION_COOKIE, STAGE_ENROL, STAGE_FULL, STAGE_TOTP, Staff};
+use crate::error::{AppError, FieldError, html};
+use crate::forms::message_for;
+use crate::routes::{Guard, Route, Verb};
 use crate::{AppState, Chrome, crypto};
 
-/// Failed sign-ins allowed per account in the window before a temporary lock-out.
-pub const ACCOUNT_LIMIT: i64 = 5;
-/// Failed sign-ins allowed per client address in the window.
-pub const CLIENT_LIMIT: i64 = 20;
-/// The throttling window and lock-out, in seconds.
-pub const WINDOW: i64 = 15 * 60;
-
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login_form).post(login))
-        .route("/login/two-factor", get(two_factor_form).post(two_factor))
-        .route("/account/two-factor", get(enrol_form).post(enrol))
-        .route("/logout", post(logout))
-        .route("/password/forgot", get(forgot_form).post(forgot))
-        .route("/password/reset/{token}", get(reset_form).post(reset))
-        .route("/invite/{token}", get(invite_form).post(accept_invite))
-        .route("/dashboard", get(dashboard))
-}
+/// Every route of sign-in and accounts.
+pub(crate) const ROUTES: &[Route] = &[
+    Route {
+        verb: Verb::Get,
+        path: "/login",
+        guard: Guard::Public,
+        audit: &[],
+        summary: "the sign-in form",
+        handler: || get(login_form),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/login",
+        guard: Guard::Public,
+        audit: &[
+            A::Login,
+            A::LoginPasswordOk,
+            A::LoginFailed,
+            A::LoginThrottled,
+        ],
+        summary: "sign in with e-mail address and password",
+        handler: || post(login),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/login/two-factor",
+        guard: Guard::Public,
+        audit: &[],
+        summary: "the security code form (password accepted)",
+        handler: || get(two_factor_form),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/login/two-factor",
+        guard: Guard::Public,
+        audit: &[A::LoginSecondFactor],
+        summary: "give the security code or a recovery code",
+        handler: || post(two_factor),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/account/two-factor",
+        guard: Guard::Staff,
+        audit: &[],
+        summary: "set up an authenticator",
+        handler: || get(enrol_form),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/account/two-factor",
+        guard: Guard::Staff,
+        audit: &[A::SecondFactorEnrolled, A::SecondFactorChangeRefused],
+        summary: "confirm an authenticator; shows recovery codes",
+        handler: || post(enrol),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/logout",
+        guard: Guard::Staff,
+        audit: &[A::Logout],
+        summary: "sign out",
+        handler: || post(logout),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/password/forgot",
+        guard: Guard::Public,
+        audit: &[],
+        summary: "ask for a password reset link",
+        handler: || get(forgot_form),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/password/forgot",
+        guard: Guard::Public,
+        audit: &[A::PasswordResetRequested],
+        summary: "send a password reset link",
+        handler: || post(forgot),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/password/reset/{token}",
+        guard: Guard::Public,
+        audit: &[],
+        summary: "choose a new password from a link",
+        handler: || get(reset_form),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/password/reset/{token}",
+        guard: Guard::Public,
+        audit: &[A::PasswordReset, A::LinkRefused],
+        summary: "set a new password from a link",
+        handler: || post(reset),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/invite/{token}",
+        guard: Guard::Public,
+        audit: &[],
+        summary: "choose a password from an invitation",
+        handler: || get(invite_form),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/invite/{token}",
+        guard: Guard::Public,
+        audit: &[A::InvitationAccepted, A::LinkRefused],
+        summary: "accept an invitation",
+        handler: || post(accept_invite),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/dashboard",
+        guard: Guard::Staff,
+        audit: &[],
+        summary: "home: notifications and what the user may do",
+        handler: || get(dashboard),
+    },
+];
 
 #[derive(Template)]
 #[template(path = "auth/login.html")]
@@ -116,6 +221,11 @@ fn with_cookie(mut res: Response, value: String) -> Response {
     res
 }
 
+fn with_status(mut res: Response, status: StatusCode) -> Response {
+    *res.status_mut() = status;
+    res
+}
+
 /// The CSRF binding for pages shown before sign-in: the session cookie if there is one,
 /// otherwise a fresh pre-sign-in cookie to set.
 fn pre_binding(headers: &HeaderMap) -> (String, Option<String>) {
@@ -125,44 +235,42 @@ fn pre_binding(headers: &HeaderMap) -> (String, Option<String>) {
     if let Some(p) = auth::cookie(headers, PRE_COOKIE) {
         return (p.to_string(), None);
     }
-    let fresh = crypto::random_token();
+    let fresh = pathways_app::crypto::random_token();
     (fresh.clone(), Some(fresh))
 }
 
+/// A page for someone not (fully) signed in, with the CSRF binding it needs.
 fn anonymous_page(
     state: &AppState,
     headers: &HeaderMap,
     title: &str,
-    build: impl FnOnce(Chrome) -> Response,
-) -> Response {
+    build: impl FnOnce(Chrome) -> Result<Response, AppError>,
+) -> Result<Response, AppError> {
     let (binding, fresh) = pre_binding(headers);
-    let res = build(Chrome::staff(state, title, &crypto::csrf_token(&binding)));
-    match fresh {
+    let res = build(Chrome::staff(state, title, &state.csrf_token(&binding)))?;
+    Ok(match fresh {
         Some(v) => with_cookie(res, auth::set_cookie(state, PRE_COOKIE, &v)),
         None => res,
-    }
+    })
 }
 
 async fn login_form(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, AppError> {
     let notice = match query.as_deref() {
         Some("signed-out") => Some("You have signed out.".to_string()),
         Some("password-set") => Some("Your password is set. Sign in with it now.".to_string()),
         _ => None,
     };
     anonymous_page(&state, &headers, "Sign in", |chrome| {
-        render_page(
-            &state,
-            LoginPage {
-                chrome,
-                errors: vec![],
-                email: String::new(),
-                notice,
-            },
-        )
+        html(LoginPage {
+            chrome,
+            errors: vec![],
+            email: String::new(),
+            notice,
+        })
     })
 }
 
@@ -174,154 +282,84 @@ struct LoginForm {
     password: String,
 }
 
-fn account_subject(email: &str) -> String {
-    // Throttling rows must not hold an e-mail address: a digest identifies the account.
-    format!("account:{}", crypto::digest(&email.trim().to_lowercase()))
-}
-
 async fn login(
     State(state): State<AppState>,
     parts: Parts,
     Form(form): Form<LoginForm>,
-) -> Response {
-    match try_login(&state, &parts, &form).await {
-        Ok(res) => res,
-        Err(e) => PageError(state, e).into_response(),
-    }
-}
-
-async fn try_login(
-    state: &AppState,
-    parts: &Parts,
-    form: &LoginForm,
 ) -> Result<Response, AppError> {
-    let store = state.store();
-    let client = auth::client_of(parts);
-    let account = account_subject(&form.email);
-    let client_subject = format!("client:{client}");
-    let since = now_unix() - WINDOW;
+    let outcome = uc::sign_in(
+        state.app(),
+        &form.email,
+        &form.password,
+        &auth::client_of(&parts),
+        auth::cookie(&parts.headers, SESSION_COOKIE),
+        state.settings().require_totp_for_case_roles,
+    )
+    .await?;
     let refuse = |message: &str, status: StatusCode| -> Result<Response, AppError> {
         let (binding, _) = pre_binding(&parts.headers);
-        let page = LoginPage {
-            chrome: Chrome::staff(state, "Sign in", &crypto::csrf_token(&binding)),
-            errors: vec![FieldError {
-                field: "email".into(),
-                message: message.into(),
-            }],
+        let page = html(LoginPage {
+            chrome: Chrome::staff(&state, "Sign in", &state.csrf_token(&binding)),
+            errors: vec![FieldError::new("email", message)],
             email: form.email.trim().chars().take(254).collect(),
             notice: None,
-        };
-        Ok((status, render_page(state, page)).into_response())
+        })?;
+        Ok(with_status(page, status))
     };
-    if store.login_failures_since(&account, since).await? >= ACCOUNT_LIMIT
-        || store.login_failures_since(&client_subject, since).await? >= CLIENT_LIMIT
-    {
-        store
-            .audit(system_event(
-                "login_throttled",
-                "user",
-                "",
-                &client,
-                "denied",
-            ))
-            .await?;
-        return refuse(
-            "Too many failed attempts. Wait 15 minutes, then try again, or reset your password.",
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    let user = store.user_by_email(&form.email).await?;
-    let hash = match &user {
-        Some(u) => store.password_hash(&u.id).await?,
-        None => None,
-    };
-    // Verify against a dummy hash when there is no account, so timing does not tell.
-    let ok = crypto::verify_password(
-        &form.password,
-        hash.as_deref().unwrap_or(crypto::dummy_hash()),
-    ) && hash.is_some();
-    let user = match user {
-        Some(u) if ok && !u.disabled => u,
-        other => {
-            store.record_login_failure(&account).await?;
-            store.record_login_failure(&client_subject).await?;
-            let id = other.map(|u| u.id).unwrap_or_default();
-            store
-                .audit(system_event("login_failed", "user", &id, &client, "denied"))
-                .await?;
+    let (session, stage) = match outcome {
+        SignIn::Throttled => {
+            return refuse(
+                "Too many failed attempts. Wait 15 minutes, then try again, or reset your password.",
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        SignIn::Refused => {
             return refuse(
                 "Enter a correct e-mail address and password",
                 StatusCode::OK,
             );
         }
+        SignIn::Started { session, stage } => (session, stage),
     };
-    store.clear_login_failures(&account).await?;
-    let needs_totp = state.settings().require_totp_for_case_roles && user.roles.reads_cases();
-    let stage = if user.totp_enabled {
-        STAGE_TOTP
-    } else if needs_totp {
-        STAGE_ENROL
-    } else {
-        STAGE_FULL
-    };
-    // A brand-new session id at sign-in: any id planted before sign-in is worthless.
-    let raw = crypto::random_token();
-    store
-        .create_session(&crypto::digest(&raw), &user.id, stage, &client)
-        .await?;
-    if let Some(old) = auth::cookie(&parts.headers, SESSION_COOKIE) {
-        store.delete_session(&crypto::digest(old)).await?;
-    }
-    let mut event = system_event(
-        if stage == STAGE_FULL {
-            "login"
-        } else {
-            "login_password_ok"
-        },
-        "user",
-        &user.id,
-        &client,
-        "allowed",
-    );
-    event.actor_id = user.id.clone();
-    event.actor_agency = user.agency_id.clone();
-    store.audit(event).await?;
-    if stage == STAGE_FULL {
-        store.touch_login(&user.id).await?;
-    }
     let to = match stage {
         STAGE_TOTP => "/login/two-factor",
         STAGE_ENROL => "/account/two-factor",
         _ => "/dashboard",
     };
     let res = Redirect::to(to).into_response();
-    let res = with_cookie(res, auth::set_cookie(state, SESSION_COOKIE, &raw));
-    Ok(with_cookie(res, auth::clear_cookie(state, PRE_COOKIE)))
+    let res = with_cookie(res, auth::set_cookie(&state, SESSION_COOKIE, &session));
+    Ok(with_cookie(res, auth::clear_cookie(&state, PRE_COOKIE)))
 }
 
-/// A session part-way through sign-in, at a given stage.
+/// A session part-way through sign-in, at one of `stages`.
 async fn pending(
     state: &AppState,
     headers: &HeaderMap,
-    stage: &str,
+    stages: &[&str],
 ) -> Result<(String, pathways_store::SessionUser), AppError> {
     match auth::load_session(state, headers).await? {
-        Some((raw, _, su)) if su.session.stage == stage => Ok((raw, su)),
+        Some((raw, _, su)) if stages.contains(&su.session.stage.as_str()) => Ok((raw, su)),
         _ => Err(AppError::Unauthenticated),
     }
 }
 
-async fn two_factor_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match pending(&state, &headers, STAGE_TOTP).await {
-        Ok((raw, _)) => render_page(
-            &state,
-            TwoFactorPage {
-                chrome: Chrome::staff(&state, "Security code", &crypto::csrf_token(&raw)),
-                errors: vec![],
-            },
-        ),
-        Err(e) => PageError(state, e).into_response(),
-    }
+fn two_factor_page(
+    state: &AppState,
+    raw: &str,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    html(TwoFactorPage {
+        chrome: Chrome::staff(state, "Security code", &state.csrf_token(raw)),
+        errors,
+    })
+}
+
+async fn two_factor_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let (raw, _) = pending(&state, &headers, &[STAGE_TOTP]).await?;
+    two_factor_page(&state, &raw, vec![])
 }
 
 #[derive(Deserialize)]
@@ -339,72 +377,30 @@ async fn two_factor(
     State(state): State<AppState>,
     parts: Parts,
     Form(form): Form<CodeForm>,
-) -> Response {
-    let result = async {
-        let (raw, su) = pending(&state, &parts.headers, STAGE_TOTP).await?;
-        let store = state.store();
-        let client = auth::client_of(&parts);
-        let subject = format!("totp:{}", su.user.id);
-        if store
-            .login_failures_since(&subject, now_unix() - WINDOW)
-            .await?
-            >= ACCOUNT_LIMIT
-        {
-            store.delete_session(&crypto::digest(&raw)).await?;
-            return Err(AppError::TooManyRequests);
-        }
-        let secret = store.totp_secret(&su.user.id).await?.unwrap_or_default();
-        let code = form.code.trim();
-        let ok = crypto::verify_totp(&secret, code, now_unix())
-            || (code.len() > 6
-                && store
-                    .use_recovery_code(&su.user.id, &crypto::digest(&code.to_lowercase()))
-                    .await?);
-        let mut event = system_event(
-            "login_second_factor",
-            "user",
-            &su.user.id,
-            &client,
-            if ok { "allowed" } else { "denied" },
-        );
-        event.actor_id = su.user.id.clone();
-        store.audit(event).await?;
-        if !ok {
-            store.record_login_failure(&subject).await?;
-            let page = TwoFactorPage {
-                chrome: Chrome::staff(&state, "Security code", &crypto::csrf_token(&raw)),
-                errors: vec![FieldError {
-                    field: "code".into(),
-                    message: "The code is not right. Check your app and try again.".into(),
-                }],
-            };
-            return Ok(render_page(&state, page));
-        }
-        store.clear_login_failures(&subject).await?;
-        store.touch_login(&su.user.id).await?;
-        let fresh = crypto::random_token();
-        store
-            .rotate_session(&crypto::digest(&raw), &crypto::digest(&fresh), STAGE_FULL)
-            .await?;
-        Ok(with_cookie(
+) -> Result<Response, AppError> {
+    let (raw, su) = pending(&state, &parts.headers, &[STAGE_TOTP]).await?;
+    let outcome = uc::second_factor(
+        state.app(),
+        &raw,
+        &su.user,
+        &form.code,
+        &auth::client_of(&parts),
+    )
+    .await?;
+    match outcome {
+        SecondFactor::Throttled => Err(AppError::TooManyRequests),
+        SecondFactor::Wrong => two_factor_page(
+            &state,
+            &raw,
+            vec![FieldError::new(
+                "code",
+                "The code is not right. Check your app and try again.",
+            )],
+        ),
+        SecondFactor::Done { session } => Ok(with_cookie(
             Redirect::to("/dashboard").into_response(),
-            auth::set_cookie(&state, SESSION_COOKIE, &fresh),
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| PageError(state, e).into_response())
-}
-
-/// Enrolment is open to a session at the enrol stage, or a signed-in user adding a factor.
-async fn enrolling(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(String, pathways_store::SessionUser), AppError> {
-    match auth::load_session(state, headers).await? {
-        Some((raw, _, su)) if su.session.stage == STAGE_ENROL || su.session.stage == STAGE_FULL => {
-            Ok((raw, su))
-        }
-        _ => Err(AppError::Unauthenticated),
+            auth::set_cookie(&state, SESSION_COOKIE, &session),
+        )),
     }
 }
 
@@ -414,108 +410,115 @@ fn enrol_page(
     su: &pathways_store::SessionUser,
     secret: String,
     errors: Vec<FieldError>,
-) -> Response {
-    let uri = crypto::totp_uri(&secret, &su.user.email, &state.settings().service_name);
-    let message = |field: &str| {
-        errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.clone())
-            .unwrap_or_default()
-    };
-    let (password_error, code_error) = (message("password"), message("code"));
-    let page = EnrolPage {
-        chrome: Chrome::staff(state, "Set up your security code", &crypto::csrf_token(raw)),
+) -> Result<Response, AppError> {
+    let uri =
+        pathways_app::crypto::totp_uri(&secret, &su.user.email, &state.settings().service_name);
+    let password_error = message_for(&errors, "password")
+        .unwrap_or_default()
+        .to_string();
+    let code_error = message_for(&errors, "code").unwrap_or_default().to_string();
+    html(EnrolPage {
+        chrome: Chrome::staff(state, "Set up your security code", &state.csrf_token(raw)),
         errors,
         qr_svg: crypto::qr_svg(&uri).unwrap_or_default(),
         secret,
         confirm_password: su.session.stage == STAGE_FULL,
         password_error,
         code_error,
-    };
-    render_page(state, page)
+    })
 }
 
-async fn enrol_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match enrolling(&state, &headers).await {
-        Ok((raw, su)) => enrol_page(&state, &raw, &su, crypto::new_totp_secret(), vec![]),
-        Err(e) => PageError(state, e).into_response(),
-    }
+async fn enrol_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let (raw, su) = pending(&state, &headers, &[STAGE_ENROL, STAGE_FULL]).await?;
+    enrol_page(
+        &state,
+        &raw,
+        &su,
+        pathways_app::crypto::new_totp_secret(),
+        vec![],
+    )
 }
 
 async fn enrol(
     State(state): State<AppState>,
     parts: Parts,
     Form(form): Form<CodeForm>,
-) -> Response {
-    let result = async {
-        let (raw, su) = enrolling(&state, &parts.headers).await?;
-        let store = state.store();
-        let secret = form.secret.trim().to_string();
-        let secret_or_new = |s: String| if s.len() >= 16 { s } else { crypto::new_totp_secret() };
-        // Someone holding a signed-in session (a borrowed or stolen one) must not be able to
-        // move the account's second factor to their own phone: they re-enter the password.
-        if su.session.stage == STAGE_FULL {
-            let subject = format!("reauth:{}", su.user.id);
-            if store.login_failures_since(&subject, now_unix() - WINDOW).await? >= ACCOUNT_LIMIT {
-                return Err(AppError::TooManyRequests);
-            }
-            let hash = store.password_hash(&su.user.id).await?;
-            let ok = crypto::verify_password(&form.password, hash.as_deref().unwrap_or(crypto::dummy_hash()))
-                && hash.is_some();
-            if !ok {
-                store.record_login_failure(&subject).await?;
-                let mut event = system_event("second_factor_change_refused", "user", &su.user.id, &auth::client_of(&parts), "denied");
-                event.actor_id = su.user.id.clone();
-                store.audit(event).await?;
-                let errors = vec![FieldError { field: "password".into(), message: "Your password is not right. Enter the password you sign in with.".into() }];
-                let mut page = enrol_page(&state, &raw, &su, secret_or_new(secret), errors);
-                *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-                return Ok(page);
-            }
+) -> Result<Response, AppError> {
+    let (raw, su) = pending(&state, &parts.headers, &[STAGE_ENROL, STAGE_FULL]).await?;
+    let secret = form.secret.trim().to_string();
+    let outcome = uc::enrol(
+        state.app(),
+        &raw,
+        &su.session.stage,
+        &su.user,
+        &uc::EnrolForm {
+            secret: &secret,
+            code: &form.code,
+            password: &form.password,
+        },
+        &auth::client_of(&parts),
+    )
+    .await?;
+    let secret_or_new = |s: String| {
+        if s.len() >= 16 {
+            s
+        } else {
+            pathways_app::crypto::new_totp_secret()
         }
-        if secret.len() < 16 || !crypto::verify_totp(&secret, &form.code, now_unix()) {
-            let errors = vec![FieldError { field: "code".into(), message: "The code is not right. Scan the QR code again and enter the code your app shows.".into() }];
-            return Ok(enrol_page(&state, &raw, &su, secret_or_new(secret), errors));
+    };
+    match outcome {
+        Enrol::Throttled => Err(AppError::TooManyRequests),
+        Enrol::WrongPassword => {
+            let errors = vec![FieldError::new(
+                "password",
+                "Your password is not right. Enter the password you sign in with.",
+            )];
+            let page = enrol_page(&state, &raw, &su, secret_or_new(secret), errors)?;
+            Ok(with_status(page, StatusCode::UNPROCESSABLE_ENTITY))
         }
-        store.set_totp(&su.user.id, Some(&secret), true).await?;
-        let codes = crypto::recovery_codes();
-        let digests: Vec<String> = codes.iter().map(|c| crypto::digest(c)).collect();
-        store.set_recovery_codes(&su.user.id, &digests).await?;
-        let mut event = system_event("second_factor_enrolled", "user", &su.user.id, &auth::client_of(&parts), "allowed");
-        event.actor_id = su.user.id.clone();
-        store.audit(event).await?;
-        let fresh = crypto::random_token();
-        store.rotate_session(&crypto::digest(&raw), &crypto::digest(&fresh), STAGE_FULL).await?;
-        store.touch_login(&su.user.id).await?;
-        let page = RecoveryCodesPage { chrome: Chrome::staff(&state, "Recovery codes", &crypto::csrf_token(&fresh)), codes };
-        Ok(with_cookie(render_page(&state, page), auth::set_cookie(&state, SESSION_COOKIE, &fresh)))
+        Enrol::WrongCode => {
+            let errors = vec![FieldError::new(
+                "code",
+                "The code is not right. Scan the QR code again and enter the code your app shows.",
+            )];
+            enrol_page(&state, &raw, &su, secret_or_new(secret), errors)
+        }
+        Enrol::Done {
+            session,
+            recovery_codes,
+        } => {
+            let page = html(RecoveryCodesPage {
+                chrome: Chrome::staff(&state, "Recovery codes", &state.csrf_token(&session)),
+                codes: recovery_codes,
+            })?;
+            Ok(with_cookie(
+                page,
+                auth::set_cookie(&state, SESSION_COOKIE, &session),
+            ))
+        }
     }
-    .await;
-    result.unwrap_or_else(|e| PageError(state, e).into_response())
 }
 
-async fn logout(State(state): State<AppState>, staff: Staff) -> Response {
-    let store = state.store();
-    let _ = store.delete_session(&staff.session_hash).await;
-    let _ = store
-        .audit(staff.event("logout", "user", &staff.user.id, "allowed"))
-        .await;
-    with_cookie(
+async fn logout(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
+    uc::sign_out(state.app(), &staff.caller(), &staff.session_hash).await?;
+    Ok(with_cookie(
         Redirect::to("/login?signed-out").into_response(),
         auth::clear_cookie(&state, SESSION_COOKIE),
-    )
+    ))
 }
 
-async fn forgot_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn forgot_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     anonymous_page(&state, &headers, "Reset your password", |chrome| {
-        render_page(
-            &state,
-            ForgotPage {
-                chrome,
-                errors: vec![],
-            },
-        )
+        html(ForgotPage {
+            chrome,
+            errors: vec![],
+        })
     })
 }
 
@@ -529,76 +532,68 @@ async fn forgot(
     State(state): State<AppState>,
     parts: Parts,
     Form(form): Form<EmailForm>,
-) -> Response {
-    let result = async {
-        let store = state.store();
-        let client = auth::client_of(&parts);
-        let subject = format!("reset:{client}");
-        if store.login_failures_since(&subject, now_unix() - WINDOW).await? >= ACCOUNT_LIMIT {
-            return Err(AppError::TooManyRequests);
-        }
-        store.record_login_failure(&subject).await?;
-        if let Some(user) = store.user_by_email(&form.email).await?.filter(|u| !u.disabled && u.has_password) {
-            crate::accounts::send_link(store, &state.settings().public_url, &user, "reset")
-                .await
-                .map_err(|e| AppError::internal(e.to_string()))?;
-            store.audit(system_event("password_reset_requested", "user", &user.id, &client, "allowed")).await?;
-        }
-        // The same answer whether or not the address has an account.
-        let page = MessagePage {
-            chrome: Chrome::staff(&state, "Check your e-mail", ""),
-            heading: "Check your e-mail".into(),
-            paragraphs: vec!["If that address belongs to an account, we have sent a link to reset the password. It works once, for one hour.".into()],
-            link: Some(("/login".into(), "Back to sign in".into())),
-        };
-        Ok(render_page(&state, page))
+) -> Result<Response, AppError> {
+    let asked = uc::request_reset(
+        state.app(),
+        &form.email,
+        &auth::client_of(&parts),
+        &state.settings().public_url,
+    )
+    .await?;
+    if !asked {
+        return Err(AppError::TooManyRequests);
     }
-    .await;
-    result.unwrap_or_else(|e| PageError(state, e).into_response())
+    // The same answer whether or not the address has an account.
+    html(MessagePage {
+        chrome: Chrome::staff(&state, "Check your e-mail", ""),
+        heading: "Check your e-mail".into(),
+        paragraphs: vec!["If that address belongs to an account, we have sent a link to reset the password. It works once, for one hour.".into()],
+        link: Some(("/login".into(), "Back to sign in".into())),
+    })
+}
+
+fn link_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+    purpose: LinkPurpose,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    let (heading, action) = match purpose {
+        LinkPurpose::Invite => ("Choose your password", format!("/invite/{token}")),
+        LinkPurpose::Reset => ("Choose a new password", format!("/password/reset/{token}")),
+    };
+    anonymous_page(state, headers, heading, |chrome| {
+        html(PasswordPage {
+            chrome,
+            errors,
+            heading: heading.into(),
+            action,
+        })
+    })
 }
 
 async fn link_form(
     state: AppState,
     headers: HeaderMap,
     token: String,
-    purpose: &'static str,
-) -> Response {
-    let live = state
-        .store()
-        .peek_link(&crypto::digest(&token), purpose)
-        .await;
-    match live {
-        Ok(Some(_)) => {
-            let (heading, action) = if purpose == "invite" {
-                ("Choose your password", format!("/invite/{token}"))
-            } else {
-                ("Choose a new password", format!("/password/reset/{token}"))
-            };
-            anonymous_page(&state, &headers, heading, |chrome| {
-                render_page(
-                    &state,
-                    PasswordPage {
-                        chrome,
-                        errors: vec![],
-                        heading: heading.into(),
-                        action,
-                    },
-                )
-            })
-        }
-        Ok(None) => dead_link(&state),
-        Err(e) => PageError(state, e.into()).into_response(),
+    purpose: LinkPurpose,
+) -> Result<Response, AppError> {
+    if uc::link_is_live(state.app(), &token, purpose).await? {
+        link_page(&state, &headers, &token, purpose, vec![])
+    } else {
+        dead_link(&state)
     }
 }
 
-fn dead_link(state: &AppState) -> Response {
-    let page = MessagePage {
+fn dead_link(state: &AppState) -> Result<Response, AppError> {
+    let page = html(MessagePage {
         chrome: Chrome::staff(state, "Link not valid", ""),
         heading: "This link has expired or has already been used".into(),
         paragraphs: vec!["Links work once and for a limited time. Ask for a new one, or ask an administrator to send you one.".into()],
         link: Some(("/password/forgot".into(), "Ask for a new link".into())),
-    };
-    (StatusCode::GONE, render_page(state, page)).into_response()
+    })?;
+    Ok(with_status(page, StatusCode::GONE))
 }
 
 #[derive(Deserialize)]
@@ -613,80 +608,34 @@ async fn link_submit(
     state: AppState,
     parts: Parts,
     token: String,
-    purpose: &'static str,
+    purpose: LinkPurpose,
     form: PasswordForm,
-) -> Response {
-    let result = async {
-        let store = state.store();
-        let digest = crypto::digest(&token);
-        let Some(user_id) = store.peek_link(&digest, purpose).await? else {
-            store
-                .audit(system_event(
-                    "link_refused",
-                    "user",
-                    "",
-                    &auth::client_of(&parts),
-                    "denied",
-                ))
-                .await?;
-            return Ok(dead_link(&state));
-        };
-        let user = store.user(&user_id).await?;
-        let problem = if form.password != form.confirm {
-            Some("The passwords do not match".to_string())
-        } else {
-            check_new_password(&form.password, &user.email)
-                .err()
-                .map(|p| p.to_string())
-        };
-        if let Some(message) = problem {
-            let (binding, _) = pre_binding(&parts.headers);
-            let page = PasswordPage {
-                chrome: Chrome::staff(&state, "Choose a password", &crypto::csrf_token(&binding)),
-                errors: vec![FieldError {
-                    field: "password".into(),
-                    message,
-                }],
-                heading: "Choose a password".into(),
-                action: parts.uri.path().to_string(),
-            };
-            return Ok(render_page(&state, page));
-        }
-        let hash =
-            crypto::hash_password(&form.password).map_err(|e| AppError::internal(e.to_string()))?;
-        match store
-            .consume_link_setting_password(&digest, purpose, &hash)
-            .await?
-        {
-            Some(uid) => {
-                let mut event = system_event(
-                    if purpose == "invite" {
-                        "invitation_accepted"
-                    } else {
-                        "password_reset"
-                    },
-                    "user",
-                    &uid,
-                    &auth::client_of(&parts),
-                    "allowed",
-                );
-                event.actor_id = uid;
-                store.audit(event).await?;
-                Ok(Redirect::to("/login?password-set").into_response())
-            }
-            None => Ok(dead_link(&state)),
-        }
-    }
+) -> Result<Response, AppError> {
+    let outcome = uc::set_password_from_link(
+        state.app(),
+        &token,
+        purpose,
+        &form.password,
+        &form.confirm,
+        &auth::client_of(&parts),
+    )
     .await;
-    result.unwrap_or_else(|e: AppError| PageError(state, e).into_response())
+    match outcome {
+        Ok(true) => Ok(Redirect::to("/login?password-set").into_response()),
+        Ok(false) => dead_link(&state),
+        Err(pathways_app::Error::Invalid(errors)) => {
+            link_page(&state, &parts.headers, &token, purpose, errors)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn reset_form(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
-) -> Response {
-    link_form(state, headers, token, "reset").await
+) -> Result<Response, AppError> {
+    link_form(state, headers, token, LinkPurpose::Reset).await
 }
 
 async fn reset(
@@ -694,16 +643,16 @@ async fn reset(
     Path(token): Path<String>,
     parts: Parts,
     Form(form): Form<PasswordForm>,
-) -> Response {
-    link_submit(state, parts, token, "reset", form).await
+) -> Result<Response, AppError> {
+    link_submit(state, parts, token, LinkPurpose::Reset, form).await
 }
 
 async fn invite_form(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
-) -> Response {
-    link_form(state, headers, token, "invite").await
+) -> Result<Response, AppError> {
+    link_form(state, headers, token, LinkPurpose::Invite).await
 }
 
 async fn accept_invite(
@@ -711,31 +660,23 @@ async fn accept_invite(
     Path(token): Path<String>,
     parts: Parts,
     Form(form): Form<PasswordForm>,
-) -> Response {
-    link_submit(state, parts, token, "invite", form).await
+) -> Result<Response, AppError> {
+    link_submit(state, parts, token, LinkPurpose::Invite, form).await
 }
 
-async fn dashboard(State(state): State<AppState>, staff: Staff) -> Response {
-    let result = async {
-        let notifications = state.store().notifications(&staff.user.id, 10).await?;
-        let mut tiles = Vec::new();
-        for (p, href, title, text) in TILES {
-            if staff.can(*p) {
-                tiles.push((*href, *title, *text));
-            }
-        }
-        Ok::<_, AppError>(render_page(
-            &state,
-            Dashboard {
-                chrome: staff.chrome(&state, "Home"),
-                name: staff.user.display_name.clone(),
-                notifications,
-                tiles,
-            },
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| PageError(state, e).into_response())
+async fn dashboard(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
+    let notifications = uc::notifications(state.app(), &staff.caller(), 10).await?;
+    let tiles = TILES
+        .iter()
+        .filter(|(p, ..)| staff.can(*p))
+        .map(|(_, href, title, text)| (*href, *title, *text))
+        .collect();
+    html(Dashboard {
+        chrome: staff.chrome(&state, "Home"),
+        name: staff.user.display_name.clone(),
+        notifications,
+        tiles,
+    })
 }
 
 const TILES: &[(Permission, &str, &str, &str)] = &[

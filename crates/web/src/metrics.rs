@@ -151,7 +151,7 @@ pub(crate) async fn exposition(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| crate::crypto::same(given.trim(), expected))
+            .is_some_and(|given| pathways_app::crypto::same(given.trim(), expected))
     });
     if !(by_address || by_token) {
         return Err(crate::AppError::NotFound);

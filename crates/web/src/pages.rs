@@ -1,22 +1,50 @@
 //! The start page and the operational endpoints: health, readiness and metrics.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::error::PageError;
+use crate::error::{AppError, html};
+use crate::routes::{Guard, Route, Verb};
 use crate::{AppState, Chrome, metrics};
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics::exposition))
-}
+/// The start page and the operational endpoints.
+pub(crate) const ROUTES: &[Route] = &[
+    Route {
+        verb: Verb::Get,
+        path: "/",
+        guard: Guard::Public,
+        audit: &[],
+        summary: "the start page",
+        handler: || get(home),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/healthz",
+        guard: Guard::Public,
+        audit: &[],
+        summary: "liveness: the process answers",
+        handler: || get(healthz),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/readyz",
+        guard: Guard::Public,
+        audit: &[],
+        summary: "readiness: the database takes a write",
+        handler: || get(readyz),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/metrics",
+        guard: Guard::Public,
+        audit: &[],
+        summary: "request counts and latency by route template",
+        handler: || get(metrics::exposition),
+    },
+];
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -24,13 +52,10 @@ struct Home {
     chrome: Chrome,
 }
 
-async fn home(State(state): State<AppState>) -> Result<Html<String>, PageError> {
-    let page = Home {
+async fn home(State(state): State<AppState>) -> Result<Response, AppError> {
+    html(Home {
         chrome: Chrome::public(&state, "Home"),
-    };
-    page.render()
-        .map(Html)
-        .map_err(|e| PageError(state, e.into()))
+    })
 }
 
 /// Liveness: the process answers.

@@ -45,10 +45,13 @@ async fn a_backup_taken_under_concurrent_writes_restores_every_acknowledged_writ
         writers.push(tokio::spawn(async move {
             let mut i = w;
             while !stop.load(Ordering::Acquire) {
-                let agency = store
-                    .create_agency(&format!("Agency {i}"), AgencyKind::School)
-                    .await
-                    .expect("agency");
+                let agency = pathways_store::testing::create_agency(
+                    &store,
+                    &format!("Agency {i}"),
+                    AgencyKind::School,
+                )
+                .await
+                .expect("agency");
                 let seq = store.audit(written(i, &agency.id)).await.expect("audited");
                 acked.lock().await.push((agency.id, seq));
                 progress.notify_one();

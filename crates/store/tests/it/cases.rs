@@ -14,8 +14,9 @@ use pathways_store::{NewUser, Store, User, new_id, now_unix};
 use crate::on_every_backend;
 
 async fn user(store: &Store, agency: &str, name: &str, roles: &[Role]) -> User {
-    store
-        .create_user(&NewUser {
+    pathways_store::testing::create_user(
+        store,
+        &NewUser {
             agency_id: agency.into(),
             email: format!(
                 "{}-{}@example.org",
@@ -25,9 +26,10 @@ async fn user(store: &Store, agency: &str, name: &str, roles: &[Role]) -> User {
             display_name: name.into(),
             roles: RoleSet::new(roles.to_vec()),
             password_hash: None,
-        })
-        .await
-        .expect("user")
+        },
+    )
+    .await
+    .expect("user")
 }
 
 async fn person(store: &Store, first: &str, surname: &str, restricted: bool) -> String {
@@ -83,14 +85,20 @@ struct World {
 }
 
 async fn world(store: &Store) -> World {
-    let outreach = store
-        .create_agency(&format!("Outreach {}", new_id()), AgencyKind::CouncilTeam)
-        .await
-        .expect("agency");
-    let elsewhere = store
-        .create_agency(&format!("Elsewhere {}", new_id()), AgencyKind::Health)
-        .await
-        .expect("agency");
+    let outreach = pathways_store::testing::create_agency(
+        store,
+        &format!("Outreach {}", new_id()),
+        AgencyKind::CouncilTeam,
+    )
+    .await
+    .expect("agency");
+    let elsewhere = pathways_store::testing::create_agency(
+        store,
+        &format!("Elsewhere {}", new_id()),
+        AgencyKind::Health,
+    )
+    .await
+    .expect("agency");
     World {
         amara: user(store, &outreach.id, "Amara Okafor", &[Role::Practitioner]).await,
         bilal: user(store, &outreach.id, "Bilal Hussain", &[Role::Practitioner]).await,
@@ -832,21 +840,27 @@ async fn service_referrals_follow_the_workflow_and_consortium_routing() {
     on_every_backend!(|store| {
         let w = world(&store).await;
         let case = open(&store, &w, "Rae", false).await;
-        let hub = store
-            .create_agency(&format!("Hub {}", new_id()), AgencyKind::ConsortiumHub)
-            .await
-            .expect("hub");
-        let refuge = store
-            .create_agency(&format!("Refuge {}", new_id()), AgencyKind::VawgSpecialist)
-            .await
-            .expect("m");
-        let outsider = store
-            .create_agency(
-                &format!("Outsider {}", new_id()),
-                AgencyKind::VawgSpecialist,
-            )
-            .await
-            .expect("o");
+        let hub = pathways_store::testing::create_agency(
+            &store,
+            &format!("Hub {}", new_id()),
+            AgencyKind::ConsortiumHub,
+        )
+        .await
+        .expect("hub");
+        let refuge = pathways_store::testing::create_agency(
+            &store,
+            &format!("Refuge {}", new_id()),
+            AgencyKind::VawgSpecialist,
+        )
+        .await
+        .expect("m");
+        let outsider = pathways_store::testing::create_agency(
+            &store,
+            &format!("Outsider {}", new_id()),
+            AgencyKind::VawgSpecialist,
+        )
+        .await
+        .expect("o");
         pathways_store::testing::write(&store, async |tx| {
             tx.add_consortium_member(
                 &pathways_store::testing::permitted(pathways_domain::Permission::Administer),

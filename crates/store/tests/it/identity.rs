@@ -6,25 +6,25 @@ use crate::on_every_backend;
 #[tokio::test]
 async fn agencies_and_users_round_trip() {
     on_every_backend!(|store| {
-        let police = store
-            .create_agency("Police", AgencyKind::Police)
+        let police = pathways_store::testing::create_agency(&store, "Police", AgencyKind::Police)
             .await
             .expect("agency");
-        let dup = store
-            .create_agency("Police", AgencyKind::School)
+        let dup = pathways_store::testing::create_agency(&store, "Police", AgencyKind::School)
             .await
             .expect_err("duplicate name");
         assert!(dup.is_unique_violation());
-        let user = store
-            .create_user(&NewUser {
+        let user = pathways_store::testing::create_user(
+            &store,
+            &NewUser {
                 agency_id: police.id.clone(),
                 email: " PC.Reid@Police.Example ".into(),
                 display_name: "PC Reid".into(),
                 roles: RoleSet::new(vec![Role::PartnerReferrer]),
                 password_hash: None,
-            })
-            .await
-            .expect("user");
+            },
+        )
+        .await
+        .expect("user");
         assert_eq!(user.email, "pc.reid@police.example");
         assert!(!user.has_password);
         let found = store
@@ -33,14 +33,26 @@ async fn agencies_and_users_round_trip() {
             .expect("query")
             .expect("found");
         assert_eq!(found, user);
-        store
-            .set_password_hash(&user.id, "$argon2id$x")
-            .await
-            .expect("set");
-        store
-            .set_roles(&user.id, &RoleSet::new(vec![Role::Manager]))
-            .await
-            .expect("roles");
+        let admin = pathways_store::testing::permitted(pathways_domain::Permission::Administer);
+        pathways_store::testing::write(&store, async |tx| {
+            tx.set_password_hash(&user.id, "$argon2id$x").await?;
+            tx.set_roles(&admin, &user.id, &RoleSet::new(vec![Role::Manager]))
+                .await
+        })
+        .await
+        .expect("password and roles");
+        // A write needs the administrator's proof.
+        let analyst = pathways_store::testing::permitted(pathways_domain::Permission::ViewInsight);
+        let refused = pathways_store::testing::write(&store, async |tx| {
+            tx.set_roles(&analyst, &user.id, &RoleSet::new(vec![Role::Administrator]))
+                .await
+        })
+        .await
+        .expect_err("not an administrator");
+        assert!(matches!(
+            refused,
+            pathways_store::StoreError::NotPermitted(pathways_domain::Permission::Administer)
+        ));
         let after = store.user(&user.id).await.expect("user");
         assert!(after.has_password);
         assert_eq!(after.roles.roles(), &[Role::Manager]);

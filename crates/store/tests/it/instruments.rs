@@ -3,7 +3,7 @@
 
 use pathways_domain::audit::AuditEvent;
 use pathways_domain::{AgencyKind, Role, RoleSet};
-use pathways_store::{NewInstrumentVersion, NewUser, Store, StoreError};
+use pathways_store::{NewInstrumentVersion, NewUser, PublishedVersion, Store, StoreError};
 
 use crate::on_every_backend;
 
@@ -35,22 +35,42 @@ fn event(by: &str, key: &str, version: i64) -> AuditEvent {
     }
 }
 
+/// Publishes a version with its audit entry in one transaction, as the use case does, and
+/// reads it back.
+async fn publish(
+    store: &Store,
+    new: &NewInstrumentVersion,
+    event: &AuditEvent,
+) -> Result<PublishedVersion, StoreError> {
+    let admin = pathways_store::testing::permitted(pathways_domain::Permission::Administer);
+    let mut tx = store.write().await?;
+    tx.publish_instrument_version(&admin, new).await?;
+    tx.audit(&[event]).await?;
+    tx.commit().await?;
+    Ok(store
+        .instrument_version(&new.instrument_key, new.version)
+        .await?
+        .expect("published"))
+}
+
 async fn administrator(store: &Store) -> String {
-    let agency = store
-        .create_agency("Riverside Council", AgencyKind::CouncilTeam)
-        .await
-        .expect("agency");
-    store
-        .create_user(&NewUser {
+    let agency =
+        pathways_store::testing::create_agency(store, "Riverside Council", AgencyKind::CouncilTeam)
+            .await
+            .expect("agency");
+    pathways_store::testing::create_user(
+        store,
+        &NewUser {
             agency_id: agency.id,
             email: "admin@riverside.example".into(),
             display_name: "Ola Admin".into(),
             roles: RoleSet::new(vec![Role::Administrator]),
             password_hash: None,
-        })
-        .await
-        .expect("user")
-        .id
+        },
+    )
+    .await
+    .expect("user")
+    .id
 }
 
 async fn published_audits(store: &Store) -> Vec<(String, String)> {
@@ -75,13 +95,13 @@ async fn versions_are_published_with_their_audit_entry_and_listed_in_order() {
                 .expect("list")
                 .is_empty()
         );
-        let v2 = store
-            .publish_instrument_version(
-                &new_version("yv-screening", 2, &admin, "  Raise the weapon weight  "),
-                &event(&admin, "yv-screening", 2),
-            )
-            .await
-            .expect("publish v2");
+        let v2 = publish(
+            &store,
+            &new_version("yv-screening", 2, &admin, "  Raise the weapon weight  "),
+            &event(&admin, "yv-screening", 2),
+        )
+        .await
+        .expect("publish v2");
         assert_eq!(
             (
                 v2.version,
@@ -92,20 +112,20 @@ async fn versions_are_published_with_their_audit_entry_and_listed_in_order() {
         );
         assert_eq!(v2.definition, definition("yv-screening", 2, "Screening"));
         assert!(v2.published_at > 0);
-        store
-            .publish_instrument_version(
-                &new_version("yv-screening", 3, &admin, "Lower the high threshold"),
-                &event(&admin, "yv-screening", 3),
-            )
-            .await
-            .expect("publish v3");
-        store
-            .publish_instrument_version(
-                &new_version("other-tool", 2, "someone-gone", "First local version"),
-                &event("someone-gone", "other-tool", 2),
-            )
-            .await
-            .expect("publish another instrument");
+        publish(
+            &store,
+            &new_version("yv-screening", 3, &admin, "Lower the high threshold"),
+            &event(&admin, "yv-screening", 3),
+        )
+        .await
+        .expect("publish v3");
+        publish(
+            &store,
+            &new_version("other-tool", 2, "someone-gone", "First local version"),
+            &event("someone-gone", "other-tool", 2),
+        )
+        .await
+        .expect("publish another instrument");
 
         let screening = store
             .instrument_versions("yv-screening")
@@ -159,17 +179,16 @@ async fn versions_are_published_with_their_audit_entry_and_listed_in_order() {
 async fn taken_older_or_mislabelled_versions_are_refused_and_nothing_is_written() {
     on_every_backend!(|store| {
         let admin = administrator(&store).await;
-        store
-            .publish_instrument_version(
-                &new_version("yv-screening", 2, &admin, "First change"),
-                &event(&admin, "yv-screening", 2),
-            )
-            .await
-            .expect("publish v2");
+        publish(
+            &store,
+            &new_version("yv-screening", 2, &admin, "First change"),
+            &event(&admin, "yv-screening", 2),
+        )
+        .await
+        .expect("publish v2");
         let mut again = new_version("yv-screening", 2, &admin, "Second change");
         again.definition = definition("yv-screening", 2, "Other title");
-        let err = store
-            .publish_instrument_version(&again, &event(&admin, "yv-screening", 2))
+        let err = publish(&store, &again, &event(&admin, "yv-screening", 2))
             .await
             .expect_err("duplicate");
         assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
@@ -180,20 +199,20 @@ async fn taken_older_or_mislabelled_versions_are_refused_and_nothing_is_written(
              so publish the change as version 3"
         );
 
-        store
-            .publish_instrument_version(
-                &new_version("yv-screening", 3, &admin, "Third change"),
-                &event(&admin, "yv-screening", 3),
-            )
-            .await
-            .expect("publish v3");
-        let err = store
-            .publish_instrument_version(
-                &new_version("yv-screening", 2, &admin, "Late"),
-                &event(&admin, "yv-screening", 2),
-            )
-            .await
-            .expect_err("older");
+        publish(
+            &store,
+            &new_version("yv-screening", 3, &admin, "Third change"),
+            &event(&admin, "yv-screening", 3),
+        )
+        .await
+        .expect("publish v3");
+        let err = publish(
+            &store,
+            &new_version("yv-screening", 2, &admin, "Late"),
+            &event(&admin, "yv-screening", 2),
+        )
+        .await
+        .expect_err("older");
         assert!(
             err.to_string()
                 .starts_with("yv-screening version 2 is older than the latest published version 3"),
@@ -202,15 +221,13 @@ async fn taken_older_or_mislabelled_versions_are_refused_and_nothing_is_written(
 
         let mut mislabelled = new_version("yv-screening", 4, &admin, "Wrong JSON");
         mislabelled.definition = definition("dash", 4, "DASH");
-        let err = store
-            .publish_instrument_version(&mislabelled, &event(&admin, "yv-screening", 4))
+        let err = publish(&store, &mislabelled, &event(&admin, "yv-screening", 4))
             .await
             .expect_err("mislabelled");
         assert!(err.to_string().contains("the definition says key"), "{err}");
 
         let no_note = new_version("yv-screening", 4, &admin, "   ");
-        let err = store
-            .publish_instrument_version(&no_note, &event(&admin, "yv-screening", 4))
+        let err = publish(&store, &no_note, &event(&admin, "yv-screening", 4))
             .await
             .expect_err("no note");
         assert!(

@@ -6,20 +6,22 @@ use pathways_store::{NewUser, Store};
 use crate::on_every_backend;
 
 async fn referrer(store: &Store) -> (String, String) {
-    let school = store
-        .create_agency("Northgate Academy", AgencyKind::School)
-        .await
-        .expect("agency");
-    let user = store
-        .create_user(&NewUser {
+    let school =
+        pathways_store::testing::create_agency(store, "Northgate Academy", AgencyKind::School)
+            .await
+            .expect("agency");
+    let user = pathways_store::testing::create_user(
+        store,
+        &NewUser {
             agency_id: school.id.clone(),
             email: "teacher@school.example".into(),
             display_name: "Ms Shah".into(),
             roles: RoleSet::new(vec![Role::PartnerReferrer]),
             password_hash: None,
-        })
-        .await
-        .expect("user");
+        },
+    )
+    .await
+    .expect("user");
     (user.id, school.id)
 }
 

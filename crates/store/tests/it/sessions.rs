@@ -1,42 +1,46 @@
 use pathways_domain::{AgencyKind, Role, RoleSet};
-use pathways_store::{NewUser, Store, User};
+use pathways_store::testing::{issue_link, permitted, write};
+use pathways_store::{LinkPurpose, NewUser, Store, User};
 
 use crate::on_every_backend;
 
 async fn someone(store: &Store) -> User {
-    let a = store
-        .create_agency("Council", AgencyKind::CouncilTeam)
+    let a = pathways_store::testing::create_agency(store, "Council", AgencyKind::CouncilTeam)
         .await
         .expect("agency");
-    store
-        .create_user(&NewUser {
+    pathways_store::testing::create_user(
+        store,
+        &NewUser {
             agency_id: a.id,
             email: "a@council.example".into(),
             display_name: "A".into(),
             roles: RoleSet::new(vec![Role::Practitioner]),
             password_hash: None,
-        })
-        .await
-        .expect("user")
+        },
+    )
+    .await
+    .expect("user")
 }
 
 #[tokio::test]
 async fn sessions_rotate_and_end() {
     on_every_backend!(|store| {
         let u = someone(&store).await;
-        store
-            .create_session("h1", &u.id, "totp", "127.0.0.1")
+        pathways_store::testing::create_session(&store, "h1", &u.id, "totp", "127.0.0.1")
             .await
             .expect("create");
-        store
-            .rotate_session("h1", "h2", "full")
-            .await
-            .expect("rotate");
+        write(&store, async |tx| {
+            tx.rotate_session("h1", "h2", "full").await
+        })
+        .await
+        .expect("rotate");
         assert!(store.session("h1").await.expect("q").is_none());
         let s = store.session("h2").await.expect("q").expect("exists");
         assert_eq!(s.stage, "full");
         assert_eq!(s.user_id, u.id);
-        store.delete_user_sessions(&u.id).await.expect("delete");
+        write(&store, async |tx| tx.end_session("h2").await)
+            .await
+            .expect("end");
         assert!(store.session("h2").await.expect("q").is_none());
     });
 }
@@ -45,53 +49,62 @@ async fn sessions_rotate_and_end() {
 async fn one_time_links_work_once_and_expire() {
     on_every_backend!(|store| {
         let u = someone(&store).await;
-        store
-            .create_link("t1", &u.id, "invite", 3600)
+        issue_link(&store, "t1", &u.id, LinkPurpose::Invite, 3600, &u.email)
             .await
             .expect("link");
         assert_eq!(
-            store.peek_link("t1", "invite").await.expect("q"),
+            store.peek_link("t1", LinkPurpose::Invite).await.expect("q"),
             Some(u.id.clone())
         );
         assert_eq!(
-            store.peek_link("t1", "reset").await.expect("q"),
+            store.peek_link("t1", LinkPurpose::Reset).await.expect("q"),
             None,
             "wrong purpose"
         );
-        let used = store
-            .consume_link_setting_password("t1", "invite", "$argon2id$h")
-            .await
-            .expect("use");
+        let used = write(&store, async |tx| {
+            tx.consume_link_setting_password("t1", LinkPurpose::Invite, "$argon2id$h")
+                .await
+        })
+        .await
+        .expect("use");
         assert_eq!(used, Some(u.id.clone()));
         assert_eq!(
-            store
-                .consume_link_setting_password("t1", "invite", "$argon2id$h")
-                .await
-                .expect("reuse"),
+            write(&store, async |tx| tx
+                .consume_link_setting_password("t1", LinkPurpose::Invite, "$argon2id$h")
+                .await)
+            .await
+            .expect("reuse"),
             None
         );
-        store
-            .create_link("t2", &u.id, "reset", -1)
+        issue_link(&store, "t2", &u.id, LinkPurpose::Reset, -1, &u.email)
             .await
             .expect("expired link");
         assert_eq!(
-            store
-                .consume_link_setting_password("t2", "reset", "x")
-                .await
-                .expect("expired"),
+            write(&store, async |tx| tx
+                .consume_link_setting_password("t2", LinkPurpose::Reset, "x")
+                .await)
+            .await
+            .expect("expired"),
             None
         );
         // A newer link voids the older one.
-        store
-            .create_link("t3", &u.id, "reset", 3600)
+        issue_link(&store, "t3", &u.id, LinkPurpose::Reset, 3600, &u.email)
             .await
             .expect("link");
-        store
-            .create_link("t4", &u.id, "reset", 3600)
+        issue_link(&store, "t4", &u.id, LinkPurpose::Reset, 3600, &u.email)
             .await
             .expect("link");
-        assert_eq!(store.peek_link("t3", "reset").await.expect("q"), None);
-        assert!(store.peek_link("t4", "reset").await.expect("q").is_some());
+        assert_eq!(
+            store.peek_link("t3", LinkPurpose::Reset).await.expect("q"),
+            None
+        );
+        assert!(
+            store
+                .peek_link("t4", LinkPurpose::Reset)
+                .await
+                .expect("q")
+                .is_some()
+        );
     });
 }
 
@@ -99,32 +112,40 @@ async fn one_time_links_work_once_and_expire() {
 async fn tokens_recovery_codes_and_throttling() {
     on_every_backend!(|store| {
         let u = someone(&store).await;
-        let id = store
-            .create_api_token(
-                "Police system",
-                "digest",
-                &u.agency_id,
-                &["make_referral".into()],
-                &u.id,
-            )
-            .await
-            .expect("token");
+        let id = pathways_store::testing::create_api_token(
+            &store,
+            "Police system",
+            "digest",
+            &u.agency_id,
+            &["make_referral".into()],
+            &u.id,
+        )
+        .await
+        .expect("token");
         let t = store
             .use_api_token("digest")
             .await
             .expect("q")
             .expect("live");
         assert_eq!(t.scopes, vec!["make_referral".to_string()]);
-        assert!(store.revoke_api_token(&id).await.expect("revoke"));
+        let admin = permitted(pathways_domain::Permission::Administer);
+        let revoke =
+            async || write(&store, async |tx| tx.revoke_api_token(&admin, &id).await).await;
+        assert!(revoke().await.expect("revoke"));
         assert!(store.use_api_token("digest").await.expect("q").is_none());
-        assert!(!store.revoke_api_token(&id).await.expect("again"));
+        assert!(!revoke().await.expect("again"));
 
-        store
-            .set_recovery_codes(&u.id, &["c1".into(), "c2".into()])
-            .await
-            .expect("codes");
-        assert!(store.use_recovery_code(&u.id, "c1").await.expect("use"));
-        assert!(!store.use_recovery_code(&u.id, "c1").await.expect("reuse"));
+        write(&store, async |tx| {
+            tx.enrol_totp(&u.id, "JBSWY3DPEHPK3PXP", 1, &["c1".into(), "c2".into()])
+                .await
+        })
+        .await
+        .expect("codes");
+        let recover = async |code: &str| {
+            write(&store, async |tx| tx.use_recovery_code(&u.id, code).await).await
+        };
+        assert!(recover("c1").await.expect("use"));
+        assert!(!recover("c1").await.expect("reuse"));
 
         for _ in 0..3 {
             store
@@ -274,5 +295,34 @@ async fn concurrent_senders_claim_each_message_once() {
         let distinct: std::collections::BTreeSet<_> = all.iter().collect();
         assert_eq!(all.len(), 60, "every message claimed");
         assert_eq!(distinct.len(), 60, "no message claimed twice");
+    });
+}
+
+#[tokio::test]
+async fn a_totp_step_is_accepted_once_and_never_an_earlier_one() {
+    on_every_backend!(|store| {
+        let u = someone(&store).await;
+        let accept = async |step: i64| {
+            write(&store, async |tx| tx.accept_totp_step(&u.id, step).await).await
+        };
+        write(&store, async |tx| {
+            tx.enrol_totp(&u.id, "JBSWY3DPEHPK3PXP", 100, &[]).await
+        })
+        .await
+        .expect("enrol");
+        // The step whose code proved enrolment is already used.
+        assert!(!accept(100).await.expect("enrolment step"));
+        assert!(accept(101).await.expect("next step"));
+        assert!(!accept(101).await.expect("replayed"));
+        assert!(!accept(100).await.expect("earlier"));
+        assert!(accept(103).await.expect("later"));
+        // Removing the second factor forgets the step with it.
+        let admin = permitted(pathways_domain::Permission::Administer);
+        write(&store, async |tx| {
+            tx.reset_second_factor(&admin, &u.id).await
+        })
+        .await
+        .expect("reset");
+        assert!(accept(50).await.expect("fresh enrolment"));
     });
 }

@@ -15,19 +15,19 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
-use pathways_domain::Permission;
+use axum::response::Response;
+use pathways_app::instruments as uc;
 use pathways_risk::{
     InstrumentDefinition, InstrumentRegistry, MAX_WEIGHT, Problem, Question, QuestionField,
     RiskLevel, Scoring, Subject,
 };
-use pathways_store::{NewInstrumentVersion, PublishedVersion, StoreError};
+use pathways_store::PublishedVersion;
 
 use serde::Deserialize;
 
-use super::{done, field, notice, render, render_invalid, respond, when};
+use super::{done, field, field_errors, invalid, notice, when};
 use crate::auth::{Staff, form_pairs};
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, html};
 use crate::{AppState, Chrome};
 
 /// Blank rows offered for new indicators on each edit.
@@ -69,11 +69,10 @@ fn provenance(stored: Option<&PublishedVersion>) -> Provenance {
 /// The stored rows of one instrument by version.
 async fn stored_rows(
     state: &AppState,
+    staff: &Staff,
     key: &str,
 ) -> Result<HashMap<u32, PublishedVersion>, AppError> {
-    Ok(state
-        .store()
-        .instrument_versions(key)
+    Ok(uc::published(state.app(), &staff.caller(), Some(key))
         .await?
         .into_iter()
         .filter_map(|v| u32::try_from(v.version).ok().map(|n| (n, v)))
@@ -97,12 +96,15 @@ struct ListPage {
 }
 
 /// `GET /admin/instruments`: every instrument with its current version and history.
-pub(super) async fn list(State(state): State<AppState>, staff: Staff) -> Response {
-    let result = async {
-        staff.require(Permission::Administer)?;
-        let registry = pathways_app::cases::registry(state.app()).await?;
+pub(super) async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, AppError> {
+    {
+        let caller = staff.caller();
+        let registry = uc::registry(state.app(), &caller).await?;
         let mut stored: HashMap<(String, u32), PublishedVersion> = HashMap::new();
-        for v in state.store().all_instrument_versions().await? {
+        for v in uc::published(state.app(), &caller, None).await? {
             if let Ok(n) = u32::try_from(v.version) {
                 stored.insert((v.instrument_key.clone(), n), v);
             }
@@ -131,13 +133,11 @@ pub(super) async fn list(State(state): State<AppState>, staff: Staff) -> Respons
                     .collect(),
             })
             .collect();
-        render(ListPage {
+        html(ListPage {
             chrome: staff.chrome(&state, "Risk instruments"),
             instruments,
         })
     }
-    .await;
-    respond(&state, result)
 }
 
 /// One indicator as a version shows it.
@@ -298,9 +298,9 @@ async fn instrument_page(
     errors: Vec<FieldError>,
     done: Option<&str>,
 ) -> Result<InstrumentPage, AppError> {
-    let registry = pathways_app::cases::registry(state.app()).await?;
+    let registry = uc::registry(state.app(), &staff.caller()).await?;
     let latest = registry.latest(key).ok_or(AppError::NotFound)?;
-    let stored = stored_rows(state, key).await?;
+    let stored = stored_rows(state, staff, key).await?;
     let all = registry.versions(key);
     let versions = all
         .iter()
@@ -360,13 +360,8 @@ pub(super) async fn show(
     staff: Staff,
     Path(key): Path<String>,
     Query(q): Query<DoneQuery>,
-) -> Response {
-    let result = async {
-        staff.require(Permission::Administer)?;
-        render(instrument_page(&state, &staff, &key, vec![], q.done.as_deref()).await?)
-    }
-    .await;
-    respond(&state, result)
+) -> Result<Response, AppError> {
+    html(instrument_page(&state, &staff, &key, vec![], q.done.as_deref()).await?)
 }
 
 /// The instrument page with the reason it cannot be changed, as a refusal (403).
@@ -390,7 +385,9 @@ async fn refuse_locked(
         None,
     )
     .await?;
-    Ok((StatusCode::FORBIDDEN, Html(page.render()?)).into_response())
+    let mut page = html(page)?;
+    *page.status_mut() = StatusCode::FORBIDDEN;
+    Ok(page)
 }
 
 /// An existing indicator on the edit form.
@@ -560,7 +557,7 @@ async fn editable_latest(
     staff: &Staff,
     key: &str,
 ) -> Result<Result<(InstrumentRegistry, u32), Response>, AppError> {
-    let registry = pathways_app::cases::registry(state.app()).await?;
+    let registry = uc::registry(state.app(), &staff.caller()).await?;
     let latest = registry.latest(key).ok_or(AppError::NotFound)?;
     if !latest.local_changes.allowed {
         return Ok(Err(refuse_locked(state, staff, latest).await?));
@@ -574,24 +571,19 @@ pub(super) async fn edit_form(
     State(state): State<AppState>,
     staff: Staff,
     Path(key): Path<String>,
-) -> Response {
-    let result = async {
-        staff.require(Permission::Administer)?;
-        let (registry, version) = match editable_latest(&state, &staff, &key).await? {
-            Ok(found) => found,
-            Err(refusal) => return Ok(refusal),
-        };
-        let base = registry.get(&key, version).ok_or(AppError::NotFound)?;
-        render(edit_page(
-            &state,
-            &staff,
-            base,
-            &Submitted(HashMap::new()),
-            vec![],
-        ))
-    }
-    .await;
-    respond(&state, result)
+) -> Result<Response, AppError> {
+    let (registry, version) = match editable_latest(&state, &staff, &key).await? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(refusal),
+    };
+    let base = registry.get(&key, version).ok_or(AppError::NotFound)?;
+    html(edit_page(
+        &state,
+        &staff,
+        base,
+        &Submitted(HashMap::new()),
+        vec![],
+    ))
 }
 
 /// Where each indicator of the candidate came from on the form, to place its problems.
@@ -844,84 +836,54 @@ pub(super) async fn publish(
     staff: Staff,
     Path(key): Path<String>,
     body: Bytes,
-) -> Response {
-    let result = async {
-        staff.require(Permission::Administer)?;
-        let (registry, version) = match editable_latest(&state, &staff, &key).await? {
-            Ok(found) => found,
-            Err(refusal) => return Ok(refusal),
+) -> Result<Response, AppError> {
+    let (registry, version) = match editable_latest(&state, &staff, &key).await? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(refusal),
+    };
+    let base = registry.get(&key, version).ok_or(AppError::NotFound)?;
+    let form = Submitted::parse(&body);
+    let based_on = form
+        .get("base_version")
+        .and_then(|v| v.trim().parse::<u32>().ok());
+    if based_on != Some(base.version) {
+        // Someone published while this form was open: the changes were made to an older
+        // version, so show the current one instead of overwriting theirs.
+        let message = match based_on {
+            Some(v) if v < base.version => format!(
+                "Version {} was published while you were editing version {v}. Nothing was saved: make your changes again on version {}",
+                base.version, base.version
+            ),
+            _ => "Start again from the current version: the form did not say which version it changes".to_string(),
         };
-        let base = registry.get(&key, version).ok_or(AppError::NotFound)?;
-        let form = Submitted::parse(&body);
-        let based_on = form.get("base_version").and_then(|v| v.trim().parse::<u32>().ok());
-        if based_on != Some(base.version) {
-            // Someone published while this form was open: the changes were made to an older
-            // version, so show the current one instead of overwriting theirs.
-            let message = match based_on {
-                Some(v) if v < base.version => format!(
-                    "Version {} was published while you were editing version {v}. Nothing was saved: make your changes again on version {}",
-                    base.version, base.version
-                ),
-                _ => "Start again from the current version: the form did not say which version it changes".to_string(),
-            };
-            return render_invalid(edit_page(
-                &state,
-                &staff,
-                base,
-                &Submitted(HashMap::new()),
-                vec![field("indicators", message)],
-            ));
-        }
-        let (candidate, origins, mut errors) = apply(base, &form);
-        for problem in candidate.problems() {
-            let placed = place(&problem, &candidate, &origins);
-            if !errors.iter().any(|e| e.field == placed.field) {
-                errors.push(placed);
-            }
-        }
-        if errors.is_empty() && candidate == *base {
-            errors.push(field(
-                "indicators",
-                "Nothing has changed: change an indicator or a threshold before publishing",
-            ));
-        }
-        if !errors.is_empty() {
-            return render_invalid(edit_page(&state, &staff, base, &form, errors));
-        }
-        // `revise` numbers the version and checks every rule once more.
-        let next = base
-            .revise(|d| *d = candidate.clone())
-            .map_err(|e| AppError::internal(e.to_string()))?;
-        let note = form.get("note").unwrap_or("").trim().to_string();
-        let mut event = staff.event("instrument_published", "instrument", &key, "allowed");
-        event.reason = format!("version {}", next.version);
-        let published = state
-            .store()
-            .publish_instrument_version(
-                &NewInstrumentVersion {
-                    instrument_key: key.clone(),
-                    version: i64::from(next.version),
-                    definition: next.to_json(),
-                    published_by: staff.user.id.clone(),
-                    change_note: note,
-                },
-                &event,
-            )
-            .await;
-        match published {
-            Ok(_) => done(&format!("/admin/instruments/{key}?done=instrument-published")),
-            Err(StoreError::Conflict(message)) => render_invalid(edit_page(
-                &state,
-                &staff,
-                base,
-                &form,
-                vec![field("indicators", message)],
-            )),
-            Err(e) => Err(e.into()),
+        return invalid(edit_page(
+            &state,
+            &staff,
+            base,
+            &Submitted(HashMap::new()),
+            vec![field("indicators", message)],
+        ));
+    }
+    let (candidate, origins, mut errors) = apply(base, &form);
+    for problem in candidate.problems() {
+        let placed = place(&problem, &candidate, &origins);
+        if !errors.iter().any(|e| e.field == placed.field) {
+            errors.push(placed);
         }
     }
-    .await;
-    respond(&state, result)
+    if !errors.is_empty() {
+        return invalid(edit_page(&state, &staff, base, &form, errors));
+    }
+    let note = form.get("note").unwrap_or("");
+    match uc::publish(state.app(), &staff.caller(), base, &candidate, note).await {
+        Ok(_) => done(&format!(
+            "/admin/instruments/{key}?done=instrument-published"
+        )),
+        Err(e) => {
+            let errors = field_errors(e)?;
+            invalid(edit_page(&state, &staff, base, &form, errors))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //!
 //! The routes live in one table, [`ROUTES`]: the router is built from it and the route
 //! matrix test walks it, so a route registered here cannot escape the access checks' test.
+//! Each handler calls one use case of `pathways_app` and renders the answer.
 
 mod agencies;
 mod audit;
@@ -11,276 +12,231 @@ mod tokens;
 mod users;
 
 use askama::Template;
-use axum::Router;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use pathways_domain::AuditAction as A;
 use pathways_domain::Permission;
 
 use crate::AppState;
 use crate::auth::Staff;
-use crate::error::{AppError, FieldError, PageError};
-
-/// Who may use a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Guard {
-    /// Signed-in staff holding this permission.
-    Permission(Permission),
-    /// The access policy's `ViewAccessLog` decision (managers and administrators).
-    AccessLogPolicy,
-    /// API callers (bearer token or signed-in staff) whose scopes include this permission.
-    ApiScope(Permission),
-}
-
-/// HTTP method of a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verb {
-    /// GET.
-    Get,
-    /// POST (form submission, CSRF-checked).
-    Post,
-}
-
-/// One route of this module: how it is reached, who may use it, and a valid sample form
-/// body so tests can exercise it.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteSpec {
-    /// Method.
-    pub verb: Verb,
-    /// Path pattern; `{agency_id}`, `{user_id}`, `{token_id}`, `{record_type}`,
-    /// `{record_id}` and `{instrument}` are placeholders.
-    pub path: &'static str,
-    /// Who may use it.
-    pub guard: Guard,
-    /// A valid `application/x-www-form-urlencoded` body for POST routes, with the same
-    /// placeholders (`{agency_id}`) and `{unique}` for a value that must differ per call.
-    pub sample_form: &'static str,
-    /// The status an allowed caller gets for the sample request (200 page, 303 redirect).
-    pub ok_status: u16,
-    /// Builds the handler.
-    pub handler: fn() -> MethodRouter<AppState>,
-}
+use crate::error::{AppError, FieldError, html};
+use crate::routes::{Guard, Route, Verb};
 
 const ADMIN: Guard = Guard::Permission(Permission::Administer);
 
 /// Every route of the administration module.
-pub const ROUTES: &[RouteSpec] = &[
-    RouteSpec {
+pub const ROUTES: &[Route] = &[
+    Route {
         verb: Verb::Get,
         path: "/admin",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[],
+        summary: "the administration overview",
         handler: || get(overview),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/admin/agencies",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[],
+        summary: "agencies",
         handler: || get(agencies::list),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/agencies",
         guard: ADMIN,
-        sample_form: "name=Agency+{unique}&kind=school",
-        ok_status: 303,
+        audit: &[A::AgencyCreated],
+        summary: "create an agency",
         handler: || post(agencies::create),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/agencies/{agency_id}/archive",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 303,
+        audit: &[A::AgencyArchived],
+        summary: "archive an agency",
         handler: || post(agencies::archive),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/agencies/{agency_id}/restore",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 303,
+        audit: &[A::AgencyRestored],
+        summary: "restore an agency",
         handler: || post(agencies::restore),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/admin/users",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[],
+        summary: "users, by agency",
         handler: || get(users::list),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/users",
         guard: ADMIN,
-        sample_form: "agency={agency_id}&email=new{unique}%40example.org&name=New+Person&role=practitioner",
-        ok_status: 200,
+        audit: &[A::UserInvited],
+        summary: "invite a user",
         handler: || post(users::invite),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/admin/users/new",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[],
+        summary: "the invitation form",
         handler: || get(users::invite_form),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/admin/users/{user_id}",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[A::RecordRead],
+        summary: "one user's account",
         handler: || get(users::show),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/users/{user_id}/roles",
         guard: ADMIN,
-        sample_form: "role=practitioner&role=analyst",
-        ok_status: 303,
+        audit: &[A::PermissionChange],
+        summary: "change a user's roles",
         handler: || post(users::set_roles),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/users/{user_id}/disable",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 303,
+        audit: &[A::UserDisabled],
+        summary: "disable an account",
         handler: || post(users::disable),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/users/{user_id}/enable",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 303,
+        audit: &[A::UserEnabled],
+        summary: "enable an account",
         handler: || post(users::enable),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/users/{user_id}/reset-link",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[A::ResetLinkSent, A::InvitationResent],
+        summary: "send a password reset link or a new invitation",
         handler: || post(users::reset_link),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/users/{user_id}/reset-second-factor",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 303,
+        audit: &[A::SecondFactorReset],
+        summary: "remove a user's second factor",
         handler: || post(users::reset_second_factor),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/admin/tokens",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[],
+        summary: "API tokens",
         handler: || get(tokens::list),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/tokens",
         guard: ADMIN,
-        sample_form: "name=Token+{unique}&agency={agency_id}&scope=make_referral",
-        ok_status: 200,
+        audit: &[A::TokenCreated],
+        summary: "issue an API token (the secret is shown once)",
         handler: || post(tokens::create),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/tokens/{token_id}/revoke",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 303,
+        audit: &[A::TokenRevoked],
+        summary: "revoke an API token",
         handler: || post(tokens::revoke),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/admin/outbox",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[A::RecordRead],
+        summary: "the outbox",
         handler: || get(audit::outbox),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/admin/audit",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[A::AuditLogViewed],
+        summary: "the newest audit entries",
         handler: || get(audit::log),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/audit/verify",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[A::AuditVerified, A::AuditLogViewed],
+        summary: "verify the audit chain",
         handler: || post(audit::verify),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/admin/instruments",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[],
+        summary: "risk instruments and their versions",
         handler: || get(instruments::list),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/admin/instruments/{instrument}",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[],
+        summary: "one instrument's versions",
         handler: || get(instruments::show),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/admin/instruments/{instrument}/edit",
         guard: ADMIN,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[],
+        summary: "the form for an instrument's next version",
         handler: || get(instruments::edit_form),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Post,
         path: "/admin/instruments/{instrument}/versions",
         guard: ADMIN,
-        sample_form: "base_version=1&weight-weapon-carrying=4&band-medium=6&note=Weapon+carrying+weighs+more",
-        ok_status: 303,
+        audit: &[A::InstrumentPublished],
+        summary: "publish an instrument's next version",
         handler: || post(instruments::publish),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/access-log/{record_type}/{record_id}",
         guard: Guard::AccessLogPolicy,
-        sample_form: "",
-        ok_status: 200,
+        audit: &[A::AccessLogViewed],
+        summary: "who read or changed a record",
         handler: || get(audit::access_log),
     },
-    RouteSpec {
+    Route {
         verb: Verb::Get,
         path: "/api/v1/agencies",
         guard: Guard::ApiScope(Permission::Administer),
-        sample_form: "",
-        ok_status: 200,
+        audit: &[],
+        summary: "every agency (JSON)",
         handler: || get(agencies::api_list),
     },
 ];
-
-/// The module's router, built from [`ROUTES`] (routes sharing a path are merged).
-pub(crate) fn routes() -> Router<AppState> {
-    ROUTES.iter().fold(Router::new(), |r, spec| {
-        r.route(spec.path, (spec.handler)())
-    })
-}
 
 #[derive(Template)]
 #[template(path = "admin/overview.html")]
@@ -292,62 +248,51 @@ struct Overview {
     queued: usize,
 }
 
-async fn overview(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    staff: Staff,
-) -> Response {
-    let result = async {
-        staff.require(Permission::Administer)?;
-        let store = state.store();
-        let agencies = store
-            .list_agencies()
-            .await?
-            .iter()
-            .filter(|a| a.archived_at.is_none())
-            .count();
-        let users = store.list_users(None).await?.len();
-        let tokens = store
-            .list_api_tokens()
-            .await?
-            .iter()
-            .filter(|t| t.revoked_at.is_none())
-            .count();
-        let queued = store
-            .recent_outbox(500)
-            .await?
-            .iter()
-            .filter(|m| m.sent_at.is_none())
-            .count();
-        render(Overview {
-            chrome: staff.chrome(&state, "Administration"),
-            agencies,
-            users,
-            tokens,
-            queued,
-        })
-    }
-    .await;
-    respond(&state, result)
-}
-
-/// Renders a template as a 200 page.
-fn render(t: impl Template) -> Result<Response, AppError> {
-    Ok(Html(t.render()?).into_response())
+async fn overview(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
+    let caller = staff.caller();
+    let app = state.app();
+    let agencies = pathways_app::agencies::list(app, &caller)
+        .await?
+        .iter()
+        .filter(|a| a.archived_at.is_none())
+        .count();
+    let users = pathways_app::identity::users(app, &caller, None)
+        .await?
+        .len();
+    let tokens = pathways_app::tokens::list(app, &caller)
+        .await?
+        .iter()
+        .filter(|t| t.revoked_at.is_none())
+        .count();
+    let queued = pathways_app::audit::queued(app, &caller).await?;
+    html(Overview {
+        chrome: staff.chrome(&state, "Administration"),
+        agencies,
+        users,
+        tokens,
+        queued,
+    })
 }
 
 /// Renders a form page with validation errors (422, GOV.UK error summary).
-fn render_invalid(t: impl Template) -> Result<Response, AppError> {
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(t.render()?)).into_response())
-}
-
-/// Turns a handler result into a response, rendering errors as pages.
-fn respond(state: &AppState, result: Result<Response, AppError>) -> Response {
-    result.unwrap_or_else(|e| PageError(state.clone(), e).into_response())
+fn invalid(t: impl Template) -> Result<Response, AppError> {
+    let mut page = html(t)?;
+    *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(page)
 }
 
 /// A redirect after a successful change (POST, then GET).
 fn done(to: &str) -> Result<Response, AppError> {
     Ok(Redirect::to(to).into_response())
+}
+
+/// The field errors of a use case's refusal, or the refusal itself when it is not about
+/// the input.
+fn field_errors(e: pathways_app::Error) -> Result<Vec<FieldError>, AppError> {
+    match e {
+        pathways_app::Error::Invalid(errors) => Ok(errors),
+        other => Err(other.into()),
+    }
 }
 
 /// Fixed confirmation messages shown after a change, chosen by key so that nothing from
@@ -380,10 +325,7 @@ pub(crate) fn error_for<'a>(errors: &'a [FieldError], name: &str) -> Option<&'a 
 
 /// A field error.
 fn field(field: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.into(),
-        message: message.into(),
-    }
+    FieldError::new(field, message)
 }
 
 /// Formats an instant for tables (UTC).
@@ -420,13 +362,14 @@ mod tests {
                 "{} twice",
                 r.path
             );
-            if r.verb == Verb::Get {
-                assert!(r.sample_form.is_empty(), "{}: GET takes no form", r.path);
-            }
-            assert!(matches!(r.ok_status, 200 | 303), "{}", r.path);
+            assert!(
+                r.verb == Verb::Get || !r.audit.is_empty(),
+                "{}: every change is audited",
+                r.path
+            );
         }
         // Building the router panics on conflicting routes.
-        let _ = routes();
+        let _ = crate::routes::router(&[ROUTES]);
     }
 
     #[test]

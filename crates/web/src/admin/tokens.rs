@@ -7,13 +7,13 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use pathways_app::tokens::{self as uc, TokenInput};
 use pathways_domain::Permission;
 use serde::Deserialize;
 
-use super::{done, field, notice, render, render_invalid, respond, when, when_opt};
-use crate::accounts::{self, AccountError};
+use super::{done, field_errors, invalid, notice, when, when_opt};
 use crate::auth::{Staff, form_field, form_pairs};
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, html};
 use crate::{AppState, Chrome};
 
 struct Row {
@@ -50,16 +50,15 @@ async fn page(
     state: &AppState,
     staff: &Staff,
     errors: Vec<FieldError>,
-    chosen: &[Permission],
+    chosen: &[String],
     name: String,
     agency: String,
 ) -> Result<TokensPage, AppError> {
-    let all = state.store().list_agencies().await?;
+    let caller = staff.caller();
+    let all = pathways_app::agencies::list(state.app(), &caller).await?;
     let names: HashMap<String, String> =
         all.iter().map(|a| (a.id.clone(), a.name.clone())).collect();
-    let tokens = state
-        .store()
-        .list_api_tokens()
+    let tokens = uc::list(state.app(), &caller)
         .await?
         .into_iter()
         .map(|t| Row {
@@ -85,7 +84,7 @@ async fn page(
             .collect(),
         scopes: Permission::ALL
             .iter()
-            .map(|p| (p.key(), chosen.contains(p)))
+            .map(|p| (p.key(), chosen.iter().any(|c| c == p.key())))
             .collect(),
         name,
         agency,
@@ -97,76 +96,54 @@ pub(super) async fn list(
     State(state): State<AppState>,
     staff: Staff,
     Query(q): Query<NoticeQuery>,
-) -> Response {
-    let result = async {
-        staff.require(Permission::Administer)?;
-        let mut p = page(&state, &staff, vec![], &[], String::new(), String::new()).await?;
-        p.notice = notice(q.done.as_deref());
-        render(p)
-    }
-    .await;
-    respond(&state, result)
+) -> Result<Response, AppError> {
+    let mut p = page(&state, &staff, vec![], &[], String::new(), String::new()).await?;
+    p.notice = notice(q.done.as_deref());
+    html(p)
 }
 
-pub(super) async fn create(State(state): State<AppState>, staff: Staff, body: Bytes) -> Response {
-    let result = async {
-        staff.require(Permission::Administer)?;
-        let name = form_field(&body, "name").unwrap_or_default();
-        let agency = form_field(&body, "agency").unwrap_or_default();
-        let mut errors = Vec::new();
-        let mut scopes = Vec::new();
-        for (k, v) in form_pairs(&body) {
-            if k == "scope" {
-                match Permission::parse(&v) {
-                    Some(p) => scopes.push(p),
-                    None => errors.push(field("scope", "Choose permissions from the list")),
-                }
-            }
+pub(super) async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let input = TokenInput {
+        name: form_field(&body, "name").unwrap_or_default(),
+        agency_id: form_field(&body, "agency").unwrap_or_default(),
+        scopes: form_pairs(&body)
+            .into_iter()
+            .filter(|(k, _)| k == "scope")
+            .map(|(_, v)| v)
+            .collect(),
+    };
+    match uc::issue(state.app(), &staff.caller(), &input, &staff.user.id).await {
+        Ok((_, secret)) => {
+            let mut p = page(&state, &staff, vec![], &[], String::new(), String::new()).await?;
+            p.secret = Some(secret);
+            html(p)
         }
-        match state.store().agency(&agency).await {
-            Ok(a) if a.archived_at.is_none() => {}
-            _ => errors.push(field(
-                "agency",
-                "Choose the agency whose system will use the token",
-            )),
+        Err(e) => {
+            let errors = field_errors(e)?;
+            invalid(
+                page(
+                    &state,
+                    &staff,
+                    errors,
+                    &input.scopes,
+                    input.name,
+                    input.agency_id,
+                )
+                .await?,
+            )
         }
-        if errors.is_empty() {
-            let by = staff.event("token_created", "api_token", "", "allowed");
-            match accounts::create_token(state.store(), &name, &agency, &scopes, by).await {
-                Ok((_, secret)) => {
-                    let mut p =
-                        page(&state, &staff, vec![], &[], String::new(), String::new()).await?;
-                    p.secret = Some(secret);
-                    return render(p);
-                }
-                Err(AccountError::Invalid { field: f, message }) => {
-                    errors.push(field(if f == "scopes" { "scope" } else { f }, message))
-                }
-                Err(AccountError::Store(e)) => return Err(e.into()),
-            }
-        }
-        render_invalid(page(&state, &staff, errors, &scopes, name, agency).await?)
     }
-    .await;
-    respond(&state, result)
 }
 
 pub(super) async fn revoke(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
-) -> Response {
-    let result = async {
-        staff.require(Permission::Administer)?;
-        if !state.store().revoke_api_token(&id).await? {
-            return Err(AppError::NotFound);
-        }
-        state
-            .store()
-            .audit(staff.event("token_revoked", "api_token", &id, "allowed"))
-            .await?;
-        done("/admin/tokens?done=token-revoked")
-    }
-    .await;
-    respond(&state, result)
+) -> Result<Response, AppError> {
+    uc::revoke(state.app(), &staff.caller(), &id).await?;
+    done("/admin/tokens?done=token-revoked")
 }

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use askama::Template;
 use axum::Json;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -18,15 +17,37 @@ use pathways_insight::profile::{self, ProblemProfile};
 use serde::Deserialize;
 
 use crate::auth::{ApiCaller, Staff};
-use crate::error::{AppError, FieldError, PageError, render_page};
+use crate::error::{AppError, FieldError, html};
+use crate::routes::{Guard, Route, Verb};
 use crate::{AppState, Chrome};
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/insight", get(page))
-        .route("/insight/profile.csv", get(csv))
-        .route("/api/v1/insight/profile", get(api))
-}
+/// Every route of the insight module (crime data is not personal data: nothing to audit).
+pub(crate) const ROUTES: &[Route] = &[
+    Route {
+        verb: Verb::Get,
+        path: "/insight",
+        guard: Guard::Permission(Permission::ViewInsight),
+        audit: &[],
+        summary: "the problem profile of an area and period",
+        handler: || get(page),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/insight/profile.csv",
+        guard: Guard::Permission(Permission::ViewInsight),
+        audit: &[],
+        summary: "one table of the problem profile as CSV",
+        handler: || get(csv),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/api/v1/insight/profile",
+        guard: Guard::ApiScope(Permission::ViewInsight),
+        audit: &[],
+        summary: "the problem profile (JSON)",
+        handler: || get(api),
+    },
+];
 
 /// The area and period asked for.
 #[derive(Debug, Default, Deserialize)]
@@ -155,10 +176,8 @@ async fn page(
     State(state): State<AppState>,
     staff: Staff,
     Query(q): Query<ProfileQuery>,
-) -> Response {
-    if let Err(e) = staff.require(Permission::ViewInsight) {
-        return PageError(state, e).into_response();
-    }
+) -> Result<Response, AppError> {
+    staff.require(Permission::ViewInsight)?;
     let (status, areas) = store_status(&state);
     let mut errors = Vec::new();
     let mut profile = None;
@@ -166,7 +185,7 @@ async fn page(
         match build(&state, &q).await {
             Ok(p) => profile = Some(p),
             Err(AppError::Invalid(e)) => errors = e,
-            Err(e) => return PageError(state, e).into_response(),
+            Err(e) => return Err(e),
         }
     }
     let charts = profile
@@ -196,7 +215,7 @@ async fn page(
         encode(&q.from),
         encode(&q.to)
     );
-    let page = ProfilePage {
+    html(ProfilePage {
         chrome: staff.chrome(&state, "Problem profile"),
         errors,
         areas,
@@ -208,54 +227,39 @@ async fn page(
         charts,
         tables: profile::TABLES.to_vec(),
         query,
-    };
-    render_page(&state, page)
+    })
 }
 
 async fn csv(
     State(state): State<AppState>,
     staff: Staff,
     Query(q): Query<ProfileQuery>,
-) -> Response {
-    if let Err(e) = staff.require(Permission::ViewInsight) {
-        return PageError(state, e).into_response();
-    }
-    let profile = match build(&state, &q).await {
-        Ok(p) => p,
-        Err(e) => return PageError(state, e).into_response(),
-    };
-    match profile.to_csv(&q.table) {
-        Some(body) => {
-            let name = format!(
-                "{}-{}-{}-{}.csv",
-                profile.area_code, profile.from, profile.to, q.table
-            );
+) -> Result<Response, AppError> {
+    staff.require(Permission::ViewInsight)?;
+    let profile = build(&state, &q).await?;
+    let body = profile.to_csv(&q.table).ok_or(AppError::NotFound)?;
+    let name = format!(
+        "{}-{}-{}-{}.csv",
+        profile.area_code, profile.from, profile.to, q.table
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{name}\""),
-                    ),
-                ],
-                body,
-            )
-                .into_response()
-        }
-        None => PageError(state, AppError::NotFound).into_response(),
-    }
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 async fn api(
     State(state): State<AppState>,
     caller: ApiCaller,
     Query(q): Query<ProfileQuery>,
-) -> Response {
-    if let Err(e) = caller.require(Permission::ViewInsight) {
-        return e.into_json();
-    }
-    match build(&state, &q).await {
-        Ok(p) => Json(p).into_response(),
-        Err(e) => e.into_json(),
-    }
+) -> Result<Response, AppError> {
+    caller.require(Permission::ViewInsight)?;
+    Ok(Json(build(&state, &q).await?).into_response())
 }

@@ -191,11 +191,13 @@ async fn an_invited_user_gets_the_link_from_the_page_and_the_outbox() {
         .await
         .expect("body");
     assert!(list.contains("Sam Analyst") && list.contains("Invited"));
-    let empty = app
-        .store()
-        .create_agency("Empty Agency", pathways_domain::AgencyKind::Police)
-        .await
-        .expect("agency");
+    let empty = pathways_store::testing::create_agency(
+        app.store(),
+        "Empty Agency",
+        pathways_domain::AgencyKind::Police,
+    )
+    .await
+    .expect("agency");
     let list = get(&app, &client, &format!("/admin/users?agency={}", empty.id))
         .await
         .text()
@@ -320,10 +322,14 @@ async fn roles_disable_enable_reset_link_and_second_factor_are_audited() {
         .expect("body");
     assert!(!outbox.contains(&link) && outbox.contains(pathways_store::outbox::WITHHELD));
 
-    app.store()
-        .set_totp(&target.id, Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"), true)
-        .await
-        .expect("totp");
+    pathways_store::testing::enrol_totp(
+        app.store(),
+        &target.id,
+        "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+        &[],
+    )
+    .await
+    .expect("totp");
     post_form(
         &app,
         &client,
@@ -378,8 +384,9 @@ async fn audit_page_verifies_the_chain_and_names_a_tampered_entry() {
     let res = post_form(&app, &client, "/admin/audit/verify", &csrf, &[]).await;
     assert_eq!(res.status(), 200);
     let verdict = element_text(&res.text().await.expect("body"), "verify-result");
-    // Three reads of the user, and the view of the audit log itself.
-    assert_eq!(verdict, "Audit chain intact: 4 entries, 0 checkpoints.");
+    // The fixtures' three writes (agency, user, session), three reads of the user, and the
+    // view of the audit log itself.
+    assert_eq!(verdict, "Audit chain intact: 7 entries, 0 checkpoints.");
     app.sql("UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 2")
         .await;
     let res = post_form(&app, &client, "/admin/audit/verify", &csrf, &[]).await;

@@ -87,7 +87,7 @@ fn fuzz(name: &str, strategy: impl Strategy<Value = Vec<u8>>, target: impl Fn(&[
                 std::fs::create_dir_all(&dir).expect("corpus folder");
                 let file = dir.join(format!(
                     "found-{}.bin",
-                    &pathways_web::crypto::digest(&String::from_utf8_lossy(&minimal))[..16]
+                    &pathways_app::crypto::digest(&String::from_utf8_lossy(&minimal))[..16]
                 ));
                 std::fs::write(&file, &minimal).expect("save the failing input");
                 panic!(
@@ -546,17 +546,17 @@ fn fuzz_api(name: &str, path: &'static str, scope: &'static str, seeds: Vec<serd
                 &[pathways_domain::Role::Practitioner],
             )
             .await;
-        let token = pathways_web::crypto::random_token();
-        app.store()
-            .create_api_token(
-                "Fuzzing",
-                &pathways_web::crypto::digest(&token),
-                &user.agency_id,
-                &[scope.into()],
-                &user.id,
-            )
-            .await
-            .expect("token");
+        let token = pathways_app::crypto::random_token();
+        pathways_store::testing::create_api_token(
+            app.store(),
+            "Fuzzing",
+            &pathways_app::crypto::digest(&token),
+            &user.agency_id,
+            &[scope.into()],
+            &user.id,
+        )
+        .await
+        .expect("token");
         (app, token)
     });
     let client = reqwest::Client::new();

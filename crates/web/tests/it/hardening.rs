@@ -172,35 +172,38 @@ async fn archiving_an_agency_signs_out_its_users_and_revokes_its_tokens() {
     let admin = app
         .user("root@example.org", "Ada Admin", &[Role::Administrator])
         .await;
-    let other = app
-        .store()
-        .create_agency("Riverside Academy", pathways_domain::AgencyKind::School)
-        .await
-        .expect("agency");
-    let teacher = app
-        .store()
-        .create_user(&pathways_store::NewUser {
+    let other = pathways_store::testing::create_agency(
+        app.store(),
+        "Riverside Academy",
+        pathways_domain::AgencyKind::School,
+    )
+    .await
+    .expect("agency");
+    let teacher = pathways_store::testing::create_user(
+        app.store(),
+        &pathways_store::NewUser {
             agency_id: other.id.clone(),
             email: "head@academy.example".into(),
             display_name: "Ms Priya Shah".into(),
             roles: pathways_domain::RoleSet::new(vec![Role::PartnerReferrer]),
-            password_hash: Some(pathways_web::crypto::hash_password(PASSWORD).expect("hash")),
-        })
-        .await
-        .expect("user");
+            password_hash: Some(pathways_app::crypto::hash_password(PASSWORD).expect("hash")),
+        },
+    )
+    .await
+    .expect("user");
     let (teacher_client, _, _) = app.session(&teacher).await;
     assert_eq!(get(&app, &teacher_client, "/dashboard").await.status(), 200);
     let secret = "pw_academy_feed_secret";
-    app.store()
-        .create_api_token(
-            "Academy feed",
-            &pathways_web::crypto::digest(secret),
-            &other.id,
-            &[Permission::MakeReferral.key().into()],
-            &teacher.id,
-        )
-        .await
-        .expect("token");
+    pathways_store::testing::create_api_token(
+        app.store(),
+        "Academy feed",
+        &pathways_app::crypto::digest(secret),
+        &other.id,
+        &[Permission::MakeReferral.key().into()],
+        &teacher.id,
+    )
+    .await
+    .expect("token");
     let api = reqwest::Client::new();
     let status_with_token = || async {
         api.get(app.url("/api/v1/referrals/RF-0000-0000"))

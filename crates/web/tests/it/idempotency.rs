@@ -13,7 +13,7 @@ use pathways_domain::{AgencyKind, Role, RoleSet};
 use pathways_store::NewUser;
 use pathways_store::idempotency::Claim;
 use pathways_store::testing::TestDatabase;
-use pathways_web::{AppState, WebSettings, crypto};
+use pathways_web::{AppState, WebSettings};
 
 use crate::support::{App, PASSWORD};
 
@@ -21,30 +21,32 @@ const TOKEN: &str = "pw_idempotency_feed_secret";
 
 /// A referrer agency with a `make_referral` token.
 async fn token(store: &pathways_store::Store) {
-    let agency = store
-        .create_agency("Riverside Academy", AgencyKind::School)
-        .await
-        .expect("agency");
-    let user = store
-        .create_user(&NewUser {
+    let agency =
+        pathways_store::testing::create_agency(store, "Riverside Academy", AgencyKind::School)
+            .await
+            .expect("agency");
+    let user = pathways_store::testing::create_user(
+        store,
+        &NewUser {
             agency_id: agency.id.clone(),
             email: "head@academy.example".into(),
             display_name: "Ms Priya Shah".into(),
             roles: RoleSet::new(vec![Role::PartnerReferrer]),
-            password_hash: Some(crypto::hash_password(PASSWORD).expect("hash")),
-        })
-        .await
-        .expect("user");
-    store
-        .create_api_token(
-            "School feed",
-            &crypto::digest(TOKEN),
-            &agency.id,
-            &["make_referral".into()],
-            &user.id,
-        )
-        .await
-        .expect("token");
+            password_hash: Some(pathways_app::crypto::hash_password(PASSWORD).expect("hash")),
+        },
+    )
+    .await
+    .expect("user");
+    pathways_store::testing::create_api_token(
+        store,
+        "School feed",
+        &pathways_app::crypto::digest(TOKEN),
+        &agency.id,
+        &["make_referral".into()],
+        &user.id,
+    )
+    .await
+    .expect("token");
 }
 
 fn referral(reason: &str) -> serde_json::Value {

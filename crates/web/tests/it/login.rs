@@ -2,9 +2,9 @@
 //! refusals, lock-out and throttling, session rotation and time-outs, cookie flags,
 //! one-time links and the cross-site request forgery check.
 
+use pathways_app::crypto;
 use pathways_domain::Role;
 use pathways_store::now_unix;
-use pathways_web::crypto;
 
 use crate::support::{
     App, PASSWORD, cookie_value, get, hidden, location, post_form, set_cookie, sign_in,
@@ -95,16 +95,11 @@ async fn totp_code_and_single_use_recovery_code() {
         .user("mo@example.org", "Mo Manager", &[Role::Manager])
         .await;
     let secret = crypto::new_totp_secret();
-    app.store()
-        .set_totp(&user.id, Some(&secret), true)
-        .await
-        .expect("totp");
     let codes = crypto::recovery_codes();
     let digests: Vec<String> = codes.iter().map(|c| crypto::digest(c)).collect();
-    app.store()
-        .set_recovery_codes(&user.id, &digests)
+    pathways_store::testing::enrol_totp(app.store(), &user.id, &secret, &digests)
         .await
-        .expect("codes");
+        .expect("totp and codes");
 
     // A TOTP code works.
     let (client, _) = app.client();
@@ -413,29 +408,23 @@ async fn used_and_expired_links_are_refused_and_audited() {
         .user("root@example.org", "Ada Admin", &[Role::Administrator])
         .await;
     let agency = app.agency().await;
-    let by = pathways_domain::audit::AuditEvent {
-        at: now_unix(),
-        actor_id: admin.id.clone(),
-        actor_agency: agency.clone(),
-        action: String::new(),
-        record_type: String::new(),
-        record_id: String::new(),
-        client: "test".into(),
-        reason: String::new(),
-        outcome: String::new(),
-    };
-    let roles = pathways_domain::RoleSet::new(vec![Role::Analyst]);
-    let (_, link) = pathways_web::accounts::invite(
-        app.store(),
-        &app.base,
+    let uc = pathways_app::App::new(app.store().clone(), pathways_app::Settings::default());
+    let caller = pathways_app::Caller::staff(
+        &admin.id,
         &agency,
-        "new@example.org",
-        "New Person",
-        roles,
-        by,
-    )
-    .await
-    .expect("invite");
+        admin.roles.clone(),
+        &admin.display_name,
+        "test",
+    );
+    let input = pathways_app::identity::InviteInput {
+        agency_id: agency.clone(),
+        email: "new@example.org".into(),
+        name: "New Person".into(),
+        roles: vec!["analyst".into()],
+    };
+    let (_, link) = pathways_app::identity::invite(&uc, &caller, &app.base, &input)
+        .await
+        .expect("invite");
     let path = link
         .strip_prefix(&app.base)
         .expect("link on this site")
@@ -480,9 +469,10 @@ async fn used_and_expired_links_are_refused_and_audited() {
         .await
         .expect("q")
         .expect("user");
-    let reset = pathways_web::accounts::send_link(app.store(), &app.base, &user, "reset")
+    let (purpose, reset) = pathways_app::identity::send_link(&uc, &caller, &app.base, &user.id)
         .await
         .expect("link");
+    assert_eq!(purpose, pathways_store::LinkPurpose::Reset);
     app.sql(&format!(
         "UPDATE one_time_links SET expires_at = {} WHERE purpose = 'reset'",
         now_unix() - 1
@@ -588,8 +578,7 @@ async fn a_signed_in_user_must_give_their_password_to_replace_the_second_factor(
         .user("kim@example.org", "Kim Worker", &[Role::Practitioner])
         .await;
     let old = crypto::new_totp_secret();
-    app.store()
-        .set_totp(&user.id, Some(&old), true)
+    pathways_store::testing::enrol_totp(app.store(), &user.id, &old, &[])
         .await
         .expect("enrolled");
     // Someone holding Kim's signed-in session tries to move the factor to their own phone.
@@ -640,4 +629,61 @@ async fn a_signed_in_user_must_give_their_password_to_replace_the_second_factor(
         Some(theirs)
     );
     assert_eq!(app.audited("second_factor_enrolled").await, 1);
+}
+
+#[tokio::test]
+async fn an_accepted_totp_code_cannot_be_used_again() {
+    let app = App::start().await;
+    let user = app
+        .user("tam@example.org", "Tam Manager", &[Role::Manager])
+        .await;
+    let secret = crypto::new_totp_secret();
+    pathways_store::testing::enrol_totp(app.store(), &user.id, &secret, &[])
+        .await
+        .expect("totp");
+    let code = crypto::totp_code(&secret, now_unix()).expect("code");
+    let mut outcomes = Vec::new();
+    for _ in 0..2 {
+        // Someone who saw the code (over a shoulder, from a phishing page) replays it
+        // while it is still inside its window.
+        let (client, _) = app.client();
+        sign_in(&app, &client, "tam@example.org", PASSWORD).await;
+        let csrf = hidden(
+            &get(&app, &client, "/login/two-factor")
+                .await
+                .text()
+                .await
+                .expect("body"),
+            "csrf",
+        );
+        let res = post_form(
+            &app,
+            &client,
+            "/login/two-factor",
+            &csrf,
+            &[("code", &code)],
+        )
+        .await;
+        outcomes.push((res.status().as_u16(), location(&res)));
+        outcomes.push((
+            get(&app, &client, "/dashboard").await.status().as_u16(),
+            String::new(),
+        ));
+    }
+    assert_eq!(
+        outcomes,
+        [
+            (303, "/dashboard".to_string()),
+            (200, String::new()),
+            (200, String::new()),
+            (303, String::new()),
+        ]
+    );
+    let audit = app.audit().await;
+    let second: Vec<&str> = audit
+        .iter()
+        .filter(|(a, _, _)| a == "login_second_factor")
+        .map(|(_, _, o)| o.as_str())
+        .collect();
+    assert_eq!(second, ["allowed", "denied"]);
 }

@@ -2,14 +2,17 @@
 //! anonymous visitor, gets exactly the expected status.
 //!
 //! The routes come from `pathways_web::admin::ROUTES`, the same table the router is built
-//! from, so a route registered there cannot be left out of this test. Every other module's
+//! from (through `routes::all()`), so a route registered there cannot be left out of this
+//! test; [`SAMPLES`] gives each one a valid request and the status an allowed caller gets,
+//! and a route without a sample fails the test. Every other module's
 //! routes are walked by `matrix_modules.rs`, whose completeness check reads the router's
 //! source and counts `admin::ROUTES` as covered here. `/dashboard`, which every role shares,
 //! is also checked below (`SHARED`).
 
+use pathways_app::crypto;
 use pathways_domain::{Permission, Role};
-use pathways_web::admin::{Guard, ROUTES, RouteSpec, Verb};
-use pathways_web::crypto;
+use pathways_web::admin::ROUTES;
+use pathways_web::routes::{Guard, Route, Verb};
 use reqwest::Client;
 
 use crate::support::{App, location};
@@ -17,8 +20,112 @@ use crate::support::{App, location};
 /// Pages any signed-in member of staff may open, whatever their role.
 const SHARED: &[&str] = &["/dashboard"];
 
+/// For each administration route (method, path): a valid
+/// `application/x-www-form-urlencoded` body for POST routes, with the placeholders of the
+/// path (`{agency_id}`) and `{unique}` for a value that must differ per call, and the status
+/// an allowed caller gets for it (200 page, 303 redirect).
+const SAMPLES: &[(Verb, &str, &str, u16)] = &[
+    (Verb::Get, "/admin", "", 200),
+    (Verb::Get, "/admin/agencies", "", 200),
+    (
+        Verb::Post,
+        "/admin/agencies",
+        "name=Agency+{unique}&kind=school",
+        303,
+    ),
+    (Verb::Post, "/admin/agencies/{agency_id}/archive", "", 303),
+    (Verb::Post, "/admin/agencies/{agency_id}/restore", "", 303),
+    (Verb::Get, "/admin/users", "", 200),
+    (
+        Verb::Post,
+        "/admin/users",
+        "agency={agency_id}&email=new{unique}%40example.org&name=New+Person&role=practitioner",
+        200,
+    ),
+    (Verb::Get, "/admin/users/new", "", 200),
+    (Verb::Get, "/admin/users/{user_id}", "", 200),
+    (
+        Verb::Post,
+        "/admin/users/{user_id}/roles",
+        "role=practitioner&role=analyst",
+        303,
+    ),
+    (Verb::Post, "/admin/users/{user_id}/disable", "", 303),
+    (Verb::Post, "/admin/users/{user_id}/enable", "", 303),
+    (Verb::Post, "/admin/users/{user_id}/reset-link", "", 200),
+    (
+        Verb::Post,
+        "/admin/users/{user_id}/reset-second-factor",
+        "",
+        303,
+    ),
+    (Verb::Get, "/admin/tokens", "", 200),
+    (
+        Verb::Post,
+        "/admin/tokens",
+        "name=Token+{unique}&agency={agency_id}&scope=make_referral",
+        200,
+    ),
+    (Verb::Post, "/admin/tokens/{token_id}/revoke", "", 303),
+    (Verb::Get, "/admin/outbox", "", 200),
+    (Verb::Get, "/admin/audit", "", 200),
+    (Verb::Post, "/admin/audit/verify", "", 200),
+    (Verb::Get, "/admin/instruments", "", 200),
+    (Verb::Get, "/admin/instruments/{instrument}", "", 200),
+    (Verb::Get, "/admin/instruments/{instrument}/edit", "", 200),
+    (
+        Verb::Post,
+        "/admin/instruments/{instrument}/versions",
+        "base_version=1&weight-weapon-carrying=4&band-medium=6&note=Weapon+carrying+weighs+more",
+        303,
+    ),
+    (Verb::Get, "/access-log/{record_type}/{record_id}", "", 200),
+    (Verb::Get, "/api/v1/agencies", "", 200),
+];
+
+/// The sample form and allowed status of a route.
+fn sample(route: &Route) -> (&'static str, u16) {
+    SAMPLES
+        .iter()
+        .find(|(v, p, _, _)| *v == route.verb && *p == route.path)
+        .map(|(_, _, form, status)| (*form, *status))
+        .unwrap_or_else(|| {
+            panic!(
+                "{} {} has no sample in SAMPLES",
+                route.verb.name(),
+                route.path
+            )
+        })
+}
+
+#[test]
+fn every_administration_route_is_registered_and_has_a_sample() {
+    let all = pathways_web::routes::all();
+    for r in ROUTES {
+        assert!(
+            all.iter().any(|a| a.verb == r.verb && a.path == r.path),
+            "{} {} is not in the router",
+            r.verb.name(),
+            r.path
+        );
+        let (form, status) = sample(r);
+        assert!(
+            r.verb == Verb::Post || form.is_empty(),
+            "{}: GET takes no form",
+            r.path
+        );
+        assert!(matches!(status, 200 | 303), "{}", r.path);
+    }
+    assert_eq!(
+        SAMPLES.len(),
+        ROUTES.len(),
+        "a sample for a route that does not exist"
+    );
+}
+
 /// The status a caller with `role` (or nobody) must get.
-fn expected(spec: &RouteSpec, role: Option<Role>) -> u16 {
+fn expected(spec: &Route, role: Option<Role>) -> u16 {
+    let ok_status = sample(spec).1;
     let holds = |p: Permission| role.is_some_and(|r| r.permissions().contains(&p));
     match (spec.guard, role) {
         // API callers without credentials are told to authenticate.
@@ -34,18 +141,19 @@ fn expected(spec: &RouteSpec, role: Option<Role>) -> u16 {
         }
         (Guard::Permission(p) | Guard::ApiScope(p), Some(_)) => {
             if holds(p) {
-                spec.ok_status
+                ok_status
             } else {
                 403
             }
         }
         (Guard::AccessLogPolicy, Some(_)) => {
             if holds(Permission::ViewAccessLog) {
-                spec.ok_status
+                ok_status
             } else {
                 403
             }
         }
+        (other, Some(_)) => panic!("{}: administration routes do not use {other:?}", spec.path),
     }
 }
 
@@ -58,26 +166,27 @@ struct Caller {
 #[tokio::test]
 async fn every_route_for_every_role() {
     let app = App::start().await;
-    let target_agency = app
-        .store()
-        .create_agency("Target Agency", pathways_domain::AgencyKind::Police)
-        .await
-        .expect("agency");
+    let target_agency = pathways_store::testing::create_agency(
+        app.store(),
+        "Target Agency",
+        pathways_domain::AgencyKind::Police,
+    )
+    .await
+    .expect("agency");
     let target = app
         .user("target@example.org", "Target Person", &[Role::Practitioner])
         .await;
-    let token = app
-        .store()
-        .create_api_token(
-            "Matrix",
-            &crypto::digest("pw_matrix"),
-            // Not the agency the matrix archives: archiving revokes an agency's tokens.
-            &target.agency_id,
-            &["make_referral".into()],
-            &target.id,
-        )
-        .await
-        .expect("token");
+    let token = pathways_store::testing::create_api_token(
+        app.store(),
+        "Matrix",
+        &crypto::digest("pw_matrix"),
+        // Not the agency the matrix archives: archiving revokes an agency's tokens.
+        &target.agency_id,
+        &["make_referral".into()],
+        &target.id,
+    )
+    .await
+    .expect("token");
     let mut callers = vec![Caller {
         role: None,
         client: app.client().0,
@@ -115,7 +224,7 @@ async fn every_route_for_every_role() {
             let res = match spec.verb {
                 Verb::Get => caller.client.get(app.url(&path)).send().await,
                 Verb::Post => {
-                    let mut body = fill(spec.sample_form, n);
+                    let mut body = fill(sample(spec).0, n);
                     if caller.role.is_some() {
                         body = if body.is_empty() {
                             format!("csrf={}", caller.csrf)

@@ -20,6 +20,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use pathways_app::crypto;
 use pathways_directory::TermSet;
 use pathways_directory::generate::{GenerateOptions, generate};
 use pathways_domain::cases::Consent;
@@ -28,8 +29,8 @@ use pathways_store::cases::{NewCase, NewServiceReferral};
 use pathways_store::people::{PersonDetails, SafeContact};
 use pathways_store::referrals::{DecisionInput, NewReferral};
 use pathways_store::{NewUser, Store, User, now_unix};
-use pathways_web::admin::{ROUTES, Verb};
-use pathways_web::crypto;
+use pathways_web::admin::ROUTES;
+use pathways_web::routes::Verb;
 use reqwest::Client;
 use reqwest::redirect::Policy;
 
@@ -796,11 +797,11 @@ struct Caller {
 }
 
 impl Caller {
-    fn csrf(&self) -> Option<String> {
+    fn csrf(&self, key: &pathways_store::ServerSecret) -> Option<String> {
         self.session
             .as_deref()
             .or(self.pre.as_deref())
-            .map(crypto::csrf_token)
+            .map(|b| pathways_web::crypto::csrf_token(key, b))
     }
 
     fn cookie(&self) -> Option<String> {
@@ -882,16 +883,18 @@ fn seed_crime(data_dir: &Path) -> String {
 async fn user_in(store: &Store, agency: &str, email: &str, roles: &[Role]) -> User {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let hash = HASH.get_or_init(|| crypto::hash_password(crate::support::PASSWORD).expect("hash"));
-    store
-        .create_user(&NewUser {
+    pathways_store::testing::create_user(
+        store,
+        &NewUser {
             agency_id: agency.into(),
             email: email.into(),
             display_name: email.split('@').next().unwrap_or(email).into(),
             roles: RoleSet::new(roles.to_vec()),
             password_hash: Some(hash.clone()),
-        })
-        .await
-        .expect("user")
+        },
+    )
+    .await
+    .expect("user")
 }
 
 async fn person(store: &Store, first: &str) -> String {
@@ -1051,8 +1054,12 @@ fn service_referral(to: &str, sent_by: &str) -> NewServiceReferral {
 async fn link(store: &Store, agency: &str, email: &str, purpose: &str) -> String {
     let u = user_in(store, agency, email, &[Role::Analyst]).await;
     let raw = crypto::random_token();
-    store
-        .create_link(&crypto::digest(&raw), &u.id, purpose, 3600)
+    let purpose = if purpose == "invite" {
+        pathways_store::LinkPurpose::Invite
+    } else {
+        pathways_store::LinkPurpose::Reset
+    };
+    pathways_store::testing::issue_link(store, &crypto::digest(&raw), &u.id, purpose, 3600, email)
         .await
         .expect("link");
     raw
@@ -1136,18 +1143,21 @@ async fn every_module_route_for_every_caller() {
 
     // ------------------------------------------------------------ shared fixtures
     let mut shared: HashMap<&'static str, String> = HashMap::new();
-    let foreign = store
-        .create_agency("Elsewhere Police", AgencyKind::Police)
-        .await
-        .expect("agency");
-    let spare = store
-        .create_agency("Canal Side Trust", AgencyKind::Voluntary)
-        .await
-        .expect("agency");
-    let foreign_hub = store
-        .create_agency("Youth Consortium", AgencyKind::ConsortiumHub)
-        .await
-        .expect("agency");
+    let foreign =
+        pathways_store::testing::create_agency(&store, "Elsewhere Police", AgencyKind::Police)
+            .await
+            .expect("agency");
+    let spare =
+        pathways_store::testing::create_agency(&store, "Canal Side Trust", AgencyKind::Voluntary)
+            .await
+            .expect("agency");
+    let foreign_hub = pathways_store::testing::create_agency(
+        &store,
+        "Youth Consortium",
+        AgencyKind::ConsortiumHub,
+    )
+    .await
+    .expect("agency");
     let stranger = user_in(
         &store,
         &foreign.id,
@@ -1342,14 +1352,20 @@ async fn every_module_route_for_every_caller() {
     for (i, role) in Role::ALL.into_iter().enumerate() {
         // Each role in an agency of its own, a consortium hub with one member, so that a
         // record of one caller's agency is foreign to every other caller.
-        let agency = store
-            .create_agency(&format!("Agency {i}"), AgencyKind::ConsortiumHub)
-            .await
-            .expect("agency");
-        let member = store
-            .create_agency(&format!("Member {i}"), AgencyKind::Voluntary)
-            .await
-            .expect("agency");
+        let agency = pathways_store::testing::create_agency(
+            &store,
+            &format!("Agency {i}"),
+            AgencyKind::ConsortiumHub,
+        )
+        .await
+        .expect("agency");
+        let member = pathways_store::testing::create_agency(
+            &store,
+            &format!("Member {i}"),
+            AgencyKind::Voluntary,
+        )
+        .await
+        .expect("agency");
         pathways_store::testing::write(&store, async |tx| {
             tx.add_consortium_member(
                 &pathways_store::testing::permitted(pathways_domain::Permission::Administer),
@@ -1379,10 +1395,15 @@ async fn every_module_route_for_every_caller() {
         )
         .await;
         let raw = crypto::random_token();
-        store
-            .create_session(&crypto::digest(&raw), &user.id, "full", "127.0.0.1")
-            .await
-            .expect("session");
+        pathways_store::testing::create_session(
+            &store,
+            &crypto::digest(&raw),
+            &user.id,
+            "full",
+            "127.0.0.1",
+        )
+        .await
+        .expect("session");
         let mut own: HashMap<&'static str, String> = HashMap::new();
         own.insert("me", user.id.clone());
         own.insert("member_agency", member.id.clone());
@@ -1458,25 +1479,25 @@ async fn every_module_route_for_every_caller() {
             own,
         });
     }
-    let token_agency = store
-        .create_agency("Partner System", AgencyKind::Police)
-        .await
-        .expect("agency");
+    let token_agency =
+        pathways_store::testing::create_agency(&store, "Partner System", AgencyKind::Police)
+            .await
+            .expect("agency");
     let raw_token = format!("pw_{}", crypto::random_token());
-    let token_id = store
-        .create_api_token(
-            "Matrix",
-            &crypto::digest(&raw_token),
-            &token_agency.id,
-            &[
-                Permission::MakeReferral.key().into(),
-                Permission::WorkCases.key().into(),
-                Permission::ViewInsight.key().into(),
-            ],
-            &stranger.id,
-        )
-        .await
-        .expect("token");
+    let token_id = pathways_store::testing::create_api_token(
+        &store,
+        "Matrix",
+        &crypto::digest(&raw_token),
+        &token_agency.id,
+        &[
+            Permission::MakeReferral.key().into(),
+            Permission::WorkCases.key().into(),
+            Permission::ViewInsight.key().into(),
+        ],
+        &stranger.id,
+    )
+    .await
+    .expect("token");
     let (_, token_referral) = referral(
         &store,
         &format!("token:{token_id}"),
@@ -1535,7 +1556,7 @@ async fn every_module_route_for_every_caller() {
             }
             let unique = format!("{n}-{column}");
             let url = fill(row.url, caller, &shared, &unique);
-            let csrf = caller.csrf();
+            let csrf = caller.csrf(&app.csrf_key());
             let mut req = match (row.method, row.body) {
                 (Method::Get, _) => plain.get(app.url(&url)),
                 (Method::Post, Body::None) => plain.post(app.url(&url)),

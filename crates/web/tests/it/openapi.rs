@@ -4,8 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use pathways_web::admin::{ROUTES as ADMIN, RouteSpec, Verb};
-
 use crate::matrix_modules::registered_routes;
 use crate::support::App;
 
@@ -17,13 +15,6 @@ fn api_routes() -> BTreeSet<(String, String)> {
             .into_iter()
             .map(|r| (r.verb.name().to_string(), r.path.to_string())),
     );
-    all.extend(ADMIN.iter().map(|r: &RouteSpec| {
-        let m = match r.verb {
-            Verb::Get => "GET",
-            Verb::Post => "POST",
-        };
-        (m.to_string(), r.path.to_string())
-    }));
     all.into_iter()
         .filter(|(_, p)| p.starts_with("/api/v1/"))
         .collect()

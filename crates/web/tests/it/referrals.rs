@@ -2,10 +2,10 @@
 //! the triage queue with candidate matches, a decision that notifies the referrer by e-mail
 //! (received by a local SMTP sink) and in-app, merges, and the safe-contact refusal.
 
+use pathways_app::crypto;
 use pathways_domain::{AgencyKind, Role, RoleSet};
 use pathways_store::people::{PersonDetails, SafeContact};
 use pathways_store::{NewUser, User};
-use pathways_web::crypto;
 use pathways_web::notify::{NotifySettings, deliver_due, sink};
 
 use crate::support::{App, PASSWORD, element_text, get, location, post_form};
@@ -14,23 +14,24 @@ async fn partner(app: &App, email: &str, agency: &str) -> User {
     let agency = match app.store().agency_by_name(agency).await.expect("query") {
         Some(a) => a.id,
         None => {
-            app.store()
-                .create_agency(agency, AgencyKind::School)
+            pathways_store::testing::create_agency(app.store(), agency, AgencyKind::School)
                 .await
                 .expect("agency")
                 .id
         }
     };
-    app.store()
-        .create_user(&NewUser {
+    pathways_store::testing::create_user(
+        app.store(),
+        &NewUser {
             agency_id: agency,
             email: email.into(),
             display_name: "Ms Priya Shah".into(),
             roles: RoleSet::new(vec![Role::PartnerReferrer]),
             password_hash: Some(crypto::hash_password(PASSWORD).expect("hash")),
-        })
-        .await
-        .expect("user")
+        },
+    )
+    .await
+    .expect("user")
 }
 
 fn tayo() -> PersonDetails {
@@ -314,16 +315,16 @@ async fn the_api_validates_and_answers_with_a_reference_and_status() {
     let app = App::start().await;
     let referrer = partner(&app, "pc.reid@police.example", "Metropolitan Police").await;
     let raw = "pw_referral_feed_secret";
-    app.store()
-        .create_api_token(
-            "Police feed",
-            &crypto::digest(raw),
-            &referrer.agency_id,
-            &["make_referral".into()],
-            &referrer.id,
-        )
-        .await
-        .expect("token");
+    pathways_store::testing::create_api_token(
+        app.store(),
+        "Police feed",
+        &crypto::digest(raw),
+        &referrer.agency_id,
+        &["make_referral".into()],
+        &referrer.id,
+    )
+    .await
+    .expect("token");
     let api = reqwest::Client::new();
     let url = app.url("/api/v1/referrals");
     let bad = serde_json::json!({

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use pathways_app::crypto;
 use pathways_domain::cases::{Consent, EntryKind};
 use pathways_domain::{Action, Actor, AgencyKind, Permission, Role, RoleSet, decide};
 use pathways_store::cases::{NewCase, NewEntry, NewServiceReferral};
@@ -15,7 +16,6 @@ use pathways_store::referrals::NewReferral;
 use pathways_store::restriction::{AccessListChange, AccessListKind};
 use pathways_store::testing::TestDatabase;
 use pathways_store::{NewUser, Store, User, now_unix};
-use pathways_web::crypto;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -177,21 +177,28 @@ async fn build(store: &Store, specs: &[PersonSpec]) -> World {
         ("Women's Aid", AgencyKind::VawgSpecialist),
         ("Police", AgencyKind::Police),
     ] {
-        agencies.push(store.create_agency(name, kind).await.expect("agency").id);
+        agencies.push(
+            pathways_store::testing::create_agency(store, name, kind)
+                .await
+                .expect("agency")
+                .id,
+        );
     }
     let mut users = Vec::new();
     for (i, (name, agency, role)) in ROSTER.iter().enumerate() {
         users.push(
-            store
-                .create_user(&NewUser {
+            pathways_store::testing::create_user(
+                store,
+                &NewUser {
                     agency_id: agencies[*agency].clone(),
                     email: format!("user{i}@example.org"),
                     display_name: (*name).into(),
                     roles: RoleSet::new(vec![*role]),
                     password_hash: None,
-                })
-                .await
-                .expect("user"),
+                },
+            )
+            .await
+            .expect("user"),
         );
     }
     let mut world = World {
@@ -581,10 +588,15 @@ async fn observe(base: &str, client: &reqwest::Client, paths: &[String]) -> Vec<
 /// A client signed in as `u` (the session cookie is sent to every loopback server).
 async fn signed_in(store: &Store, u: &User) -> reqwest::Client {
     let raw = crypto::random_token();
-    store
-        .create_session(&crypto::digest(&raw), &u.id, "full", "127.0.0.1")
-        .await
-        .expect("session");
+    pathways_store::testing::create_session(
+        store,
+        &crypto::digest(&raw),
+        &u.id,
+        "full",
+        "127.0.0.1",
+    )
+    .await
+    .expect("session");
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     jar.add_cookie_str(
         &format!("pw_session={raw}; Path=/"),
@@ -603,6 +615,8 @@ async fn check_world(db: TestDatabase, specs: Vec<PersonSpec>) -> Result<(), Str
     let store = db.store.clone();
     let w = build(&store, &specs).await;
     let paths = paths(&w);
+    // Both looks are served with one CSRF key, as instances sharing a data folder are.
+    let csrf_key = pathways_store::ServerSecret::generate();
     for u in &w.users {
         let who = actor(u);
         let mut looks = Vec::new();
@@ -610,7 +624,8 @@ async fn check_world(db: TestDatabase, specs: Vec<PersonSpec>) -> Result<(), Str
         for v in 0..2 {
             write_content(&store, &w, &who, v).await;
             // A fresh server each time: nothing cached from the other look.
-            let server = Server::start(store.clone()).await;
+            let key = csrf_key.clone();
+            let server = Server::start_with(store.clone(), |s| s.csrf_key = key).await;
             looks.push(observe(&server.base, &client, &paths).await);
         }
         write_content(&store, &w, &who, 0).await;
@@ -925,9 +940,7 @@ async fn restricted_people_take_no_place_among_triage_candidates() {
     let manager = app
         .user("mgr@example.org", "Mona Manager", &[Role::Manager])
         .await;
-    let police = app
-        .store()
-        .create_agency("Police", AgencyKind::Police)
+    let police = pathways_store::testing::create_agency(app.store(), "Police", AgencyKind::Police)
         .await
         .expect("agency");
     let details = |first: &str, dob: &str| PersonDetails {

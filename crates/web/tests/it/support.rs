@@ -4,10 +4,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use pathways_app::crypto;
 use pathways_domain::{AgencyKind, Role, RoleSet};
 use pathways_store::testing::TestDatabase;
 use pathways_store::{NewUser, Store, User};
-use pathways_web::{AppState, WebSettings, crypto};
+use pathways_web::{AppState, WebSettings};
 use reqwest::Client;
 use reqwest::cookie::Jar;
 use reqwest::redirect::Policy;
@@ -19,7 +20,7 @@ pub struct App {
     /// The database (removed on drop).
     pub db: TestDatabase,
     /// Served until the app is dropped.
-    _server: Server,
+    server: Server,
 }
 
 /// The application served on a loopback port over an existing store, with fresh state (no
@@ -27,6 +28,8 @@ pub struct App {
 pub struct Server {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// The key the server's CSRF tokens are made with.
+    pub csrf_key: pathways_store::ServerSecret,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -37,11 +40,6 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Serves `store` with default settings.
-    pub async fn start(store: Store) -> Server {
-        Server::start_with(store, |_| {}).await
-    }
-
     /// Serves `store`, letting the caller adjust the settings.
     pub async fn start_with(store: Store, adjust: impl FnOnce(&mut WebSettings)) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -54,6 +52,7 @@ impl Server {
             ..WebSettings::default()
         };
         adjust(&mut settings);
+        let csrf_key = settings.csrf_key.clone();
         let app_settings = pathways_app::Settings {
             public_url: settings.public_url.clone(),
             ..pathways_app::Settings::default()
@@ -63,7 +62,11 @@ impl Server {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, service).await;
         });
-        Server { base, task }
+        Server {
+            base,
+            csrf_key,
+            task,
+        }
     }
 }
 
@@ -85,8 +88,13 @@ impl App {
         App {
             base: server.base.clone(),
             db,
-            _server: server,
+            server,
         }
+    }
+
+    /// The key the server's CSRF tokens are made with.
+    pub fn csrf_key(&self) -> pathways_store::ServerSecret {
+        self.server.csrf_key.clone()
     }
 
     /// The store behind the application.
@@ -120,11 +128,14 @@ impl App {
         {
             Some(a) => a.id,
             None => {
-                self.store()
-                    .create_agency("Riverside Council", AgencyKind::CouncilTeam)
-                    .await
-                    .expect("agency")
-                    .id
+                pathways_store::testing::create_agency(
+                    self.store(),
+                    "Riverside Council",
+                    AgencyKind::CouncilTeam,
+                )
+                .await
+                .expect("agency")
+                .id
             }
         }
     }
@@ -132,32 +143,43 @@ impl App {
     /// Creates a user with a password and the given roles.
     pub async fn user(&self, email: &str, name: &str, roles: &[Role]) -> User {
         let agency_id = self.agency().await;
-        self.store()
-            .create_user(&NewUser {
+        pathways_store::testing::create_user(
+            self.store(),
+            &NewUser {
                 agency_id,
                 email: email.into(),
                 display_name: name.into(),
                 roles: RoleSet::new(roles.to_vec()),
                 password_hash: Some(crypto::hash_password(PASSWORD).expect("hash")),
-            })
-            .await
-            .expect("user")
+            },
+        )
+        .await
+        .expect("user")
     }
 
     /// A fully signed-in session for `user`, created in the store (bypassing the sign-in
     /// pages); returns a client carrying it and the CSRF token for its forms.
     pub async fn session(&self, user: &User) -> (Client, String, String) {
         let raw = crypto::random_token();
-        self.store()
-            .create_session(&crypto::digest(&raw), &user.id, "full", "127.0.0.1")
-            .await
-            .expect("session");
+        pathways_store::testing::create_session(
+            self.store(),
+            &crypto::digest(&raw),
+            &user.id,
+            "full",
+            "127.0.0.1",
+        )
+        .await
+        .expect("session");
         let (client, jar) = self.client();
         jar.add_cookie_str(
             &format!("pw_session={raw}; Path=/"),
             &self.base.parse().expect("url"),
         );
-        (client, crypto::csrf_token(&raw), raw)
+        (
+            client,
+            pathways_web::crypto::csrf_token(&self.server.csrf_key, &raw),
+            raw,
+        )
     }
 
     /// Every audit entry's (action, record_id, outcome), oldest first.
