@@ -42,6 +42,7 @@ const ALL: &[Migration] = &[
     migration!(15, "0015_outbox_lease"),
     migration!(16, "0016_referral_numbers"),
     migration!(30, "0030_person_restriction"),
+    migration!(40, "0040_panels"),
 ];
 
 /// The newest schema version this binary knows.
