@@ -11,6 +11,7 @@ pub mod agencies;
 pub mod caller;
 pub mod cases;
 pub mod error;
+pub mod panels;
 pub mod settings;
 
 use std::sync::Arc;

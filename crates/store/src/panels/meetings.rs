@@ -169,6 +169,24 @@ impl Store {
         rows.iter().map(item_from).collect()
     }
 
+    /// The agenda items a panel case has been listed on, with each meeting's status key.
+    pub async fn items_of_referral(
+        &self,
+        referral_id: &str,
+    ) -> Result<Vec<(Item, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT i.id, i.meeting_id, i.referral_id, i.position, i.minutes_allowed, i.returning, i.discussed, \
+             i.risks, i.minutes, i.no_actions_reason, m.status AS meeting_status FROM panel_items i \
+             JOIN panel_meetings m ON m.id = i.meeting_id WHERE i.referral_id = $1 ORDER BY m.held_at",
+        )
+        .bind(referral_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((item_from(r)?, r.try_get("meeting_status")?)))
+            .collect()
+    }
+
     /// One agenda item.
     pub async fn item(&self, id: &str) -> Result<Item, StoreError> {
         let row = sqlx::query(&format!(

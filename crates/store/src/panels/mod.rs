@@ -291,8 +291,11 @@ pub struct NewPanelReferral {
     pub children: i64,
     /// The alleged perpetrator.
     pub perpetrator: String,
-    /// Accepted on arrival (transfers in and triage decisions taken by the coordinator).
+    /// Accepted on arrival (transfers in).
     pub accepted: bool,
+    /// A person new to the index (a transfer in from another area), added in the same
+    /// transaction; `person_id` is then ignored.
+    pub new_person: Option<crate::people::PersonDetails>,
 }
 
 /// The proof a referral is made with: the case team's (from a case) or the coordinator's
@@ -714,7 +717,13 @@ impl WriteTx {
             .await?
             .ok_or(StoreError::NotFound { what: "panel" })?;
         let mut previous: Option<(String, i64)> = None;
-        if let Some(person) = &new.person_id {
+        let person_id = match &new.new_person {
+            Some(details) => {
+                Some(crate::people::insert_person(&mut self.tx, details, &new.referred_by).await?)
+            }
+            None => new.person_id.clone(),
+        };
+        if let Some(person) = &person_id {
             let cluster = merge_cluster(&mut self.tx, person).await?;
             let marks = (0..cluster.len())
                 .map(|i| format!("${}", i + 3))
@@ -765,7 +774,7 @@ impl WriteTx {
         .bind(&new.panel_id)
         .bind(new.subject_kind.key())
         .bind(new.subject_label.trim())
-        .bind(&new.person_id)
+        .bind(&person_id)
         .bind(&new.case_id)
         .bind(&new.referral_id)
         .bind(new.source.key())
