@@ -18,6 +18,7 @@ mod login;
 pub mod metrics;
 pub mod notify;
 mod pages;
+mod panels;
 mod referrals;
 pub mod routes;
 mod security;
@@ -145,7 +146,7 @@ impl AppState {
 
 /// Every module's route table, with the module's name.
 pub(crate) fn modules() -> &'static [(&'static str, &'static [routes::Route])] {
-    &[("Cases", cases::ROUTES)]
+    &[("Cases", cases::ROUTES), ("Panels", panels::ROUTES)]
 }
 
 /// The whole application: every route, with security headers and metrics around them.

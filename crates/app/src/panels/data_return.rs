@@ -80,3 +80,25 @@ pub async fn data_return(
         threshold,
     })
 }
+
+impl DataReturnView {
+    /// The return as CSV: `measure,label,value`, one line per measure.
+    pub fn csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(["measure", "label", "value"]);
+        for m in &self.measures {
+            let _ = w.write_record([m.key.as_str(), m.label.as_str(), m.shown.as_str()]);
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// The return as JSON: the panel, the quarter, the threshold applied and the measures.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "panel": self.panel.name,
+            "quarter": self.quarter.to_string(),
+            "suppressed_below": self.threshold,
+            "measures": self.measures,
+        })
+    }
+}
