@@ -167,6 +167,7 @@ pub async fn seed(store: &Store, seed: u64) -> anyhow::Result<Vec<(String, Strin
     }
     crate::demo_referrals::seed_referrals(store, seed).await?;
     crate::demo_cases::seed_cases(store, seed, DEMO_DOMAIN).await?;
+    crate::demo_panels::seed_panels(store, DEMO_DOMAIN).await?;
     crate::directory::seed_demo(store).await?;
     Ok(logins)
 }

@@ -85,7 +85,7 @@ CREATE TABLE panel_items (
     referral_id TEXT NOT NULL REFERENCES panel_referrals(id),
     position BIGINT NOT NULL,
     minutes_allowed BIGINT NOT NULL,
-    returning BIGINT NOT NULL DEFAULT 0,
+    is_returning BIGINT NOT NULL DEFAULT 0,
     discussed BIGINT NOT NULL DEFAULT 0,
     risks TEXT NOT NULL DEFAULT '',
     minutes TEXT NOT NULL DEFAULT '',

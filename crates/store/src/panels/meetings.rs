@@ -44,7 +44,7 @@ fn item_from(r: &Row) -> Result<Item, StoreError> {
         referral_id: r.try_get("referral_id")?,
         position: r.try_get("position")?,
         minutes_allowed: r.try_get("minutes_allowed")?,
-        returning: r.try_get::<i64, _>("returning")? != 0,
+        returning: r.try_get::<i64, _>("is_returning")? != 0,
         discussed: r.try_get::<i64, _>("discussed")? != 0,
         risks: r.try_get("risks")?,
         minutes: r.try_get("minutes")?,
@@ -52,7 +52,7 @@ fn item_from(r: &Row) -> Result<Item, StoreError> {
     })
 }
 
-const ITEM_COLUMNS: &str = "id, meeting_id, referral_id, position, minutes_allowed, returning, discussed, \
+const ITEM_COLUMNS: &str = "id, meeting_id, referral_id, position, minutes_allowed, is_returning, discussed, \
     risks, minutes, no_actions_reason";
 
 /// One agency's research on one item and subject.
@@ -175,7 +175,7 @@ impl Store {
         referral_id: &str,
     ) -> Result<Vec<(Item, String)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT i.id, i.meeting_id, i.referral_id, i.position, i.minutes_allowed, i.returning, i.discussed, \
+            "SELECT i.id, i.meeting_id, i.referral_id, i.position, i.minutes_allowed, i.is_returning, i.discussed, \
              i.risks, i.minutes, i.no_actions_reason, m.status AS meeting_status FROM panel_items i \
              JOIN panel_meetings m ON m.id = i.meeting_id WHERE i.referral_id = $1 ORDER BY m.held_at",
         )
@@ -412,7 +412,7 @@ impl WriteTx {
             .await?;
         for (n, item) in items.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO panel_items (id, meeting_id, referral_id, position, minutes_allowed, returning) \
+                "INSERT INTO panel_items (id, meeting_id, referral_id, position, minutes_allowed, is_returning) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(new_id())

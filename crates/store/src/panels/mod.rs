@@ -557,6 +557,22 @@ impl Store {
         rows.iter().map(referral_from).collect()
     }
 
+    /// Open cases assessed with `instrument` (`dash`, `yv-screening`), highest current risk
+    /// first: the cases a panel of that kind may expect referrals for.
+    pub async fn cases_assessed_with(
+        &self,
+        instrument: &str,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
+        Ok(sqlx::query_as::<_, (String, String, String)>(
+            "SELECT c.id, c.person_id, c.risk_level FROM cases c WHERE c.status = 'open' AND EXISTS \
+             (SELECT 1 FROM risk_assessments a WHERE a.case_id = c.id AND a.instrument = $1) \
+             ORDER BY CASE c.risk_level WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, c.opened_at, c.id",
+        )
+        .bind(instrument)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// A person's self-described characteristics (all "not known" when none are recorded).
     pub async fn characteristics(&self, person_id: &str) -> Result<Characteristics, StoreError> {
         let row = sqlx::query(
