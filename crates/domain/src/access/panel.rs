@@ -185,8 +185,13 @@ mod tests {
                 "{action:?} one second after the window closed"
             );
         }
+        // Sitting on the panel does not let a member agency run it.
         assert_eq!(
             decide_panel(&nurse, PanelAction::Manage, &f, opens + 1),
+            Decision::Deny(Denial::ReadOnly)
+        );
+        assert_eq!(
+            decide_panel(&nurse, PanelAction::Manage, &f, closes + 1),
             Decision::Deny(Denial::MissingPermission(Permission::CoordinatePanels))
         );
     }
@@ -206,9 +211,10 @@ mod tests {
             assert!(decide_panel(&grace, action, &f, 0).allowed());
             assert!(decide_panel(&grace, action, &f, i64::MAX).allowed());
         }
+        // The coordinator's agency is no member: it records no research.
         assert_eq!(
             decide_panel(&grace, PanelAction::Research, &f, PUBLISHED),
-            Decision::Deny(Denial::NoRelationship)
+            Decision::Deny(Denial::ReadOnly)
         );
     }
 
