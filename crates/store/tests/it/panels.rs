@@ -4,7 +4,9 @@
 
 use pathways_domain::access::panel::{PanelAction, authorize_panel};
 use pathways_domain::ids::{MeetingId, PanelId};
-use pathways_domain::panels::{MeetingKind, PanelKind, ReferralSource, ResearchSubject, SubjectKind};
+use pathways_domain::panels::{
+    MeetingKind, PanelKind, ReferralSource, ResearchSubject, SubjectKind,
+};
 use pathways_domain::{Actor, AgencyKind, Permission, Role, RoleSet};
 use pathways_store::panels::{NewItem, NewPanel, NewPanelReferral, ReferralProof};
 use pathways_store::people::PersonDetails;
@@ -90,70 +92,122 @@ async fn repeats_are_found_across_merged_records_within_twelve_months() {
     on_every_backend!(|store| {
         let (actor, panel, agency) = setup(&store).await;
         let facts = store.panel_facts(&panel).await.expect("facts");
-        let cap = authorize_panel(&actor, PanelAction::Manage, &facts, now_unix(), PanelId::new(panel.clone()))
-            .expect("coordinator");
+        let cap = authorize_panel(
+            &actor,
+            PanelAction::Manage,
+            &facts,
+            now_unix(),
+            PanelId::new(panel.clone()),
+        )
+        .expect("coordinator");
         let person = |first: &str| PersonDetails {
             first_name: first.into(),
             surname: "Moss".into(),
             dob: Some("2009-05-06".into()),
             ..PersonDetails::default()
         };
-        let kept = store.create_person(&person("Jade"), "test").await.expect("person");
-        let merged = store.create_person(&person("Jayde"), "test").await.expect("person");
+        let kept = store
+            .create_person(&person("Jade"), "test")
+            .await
+            .expect("person");
+        let merged = store
+            .create_person(&person("Jayde"), "test")
+            .await
+            .expect("person");
         store
             .merge_people(&merged, &kept, "Same person", &actor.user_id)
             .await
             .expect("merge");
         let t0 = now_unix() - 500 * DAY;
         let first = write(&store, async |tx| {
-            tx.create_panel_referral(ReferralProof::Panel(&cap), &referral(&panel, &agency, &actor.user_id, &merged, t0))
-                .await
+            tx.create_panel_referral(
+                ReferralProof::Panel(&cap),
+                &referral(&panel, &agency, &actor.user_id, &merged, t0),
+            )
+            .await
         })
         .await
         .expect("first");
         assert!(!first.repeat);
         // The kept record, 100 days later: the merged record's referral makes it a repeat.
         let second = write(&store, async |tx| {
-            tx.create_panel_referral(ReferralProof::Panel(&cap), &referral(&panel, &agency, &actor.user_id, &kept, t0 + 100 * DAY))
-                .await
+            tx.create_panel_referral(
+                ReferralProof::Panel(&cap),
+                &referral(&panel, &agency, &actor.user_id, &kept, t0 + 100 * DAY),
+            )
+            .await
         })
         .await
         .expect("second");
         assert!(second.repeat, "a referral within 12 months is a repeat");
-        assert_eq!(second.previous_referral_id.as_deref(), Some(first.id.as_str()));
+        assert_eq!(
+            second.previous_referral_id.as_deref(),
+            Some(first.id.as_str())
+        );
         // 366 days after the last one: not a repeat.
         let third = write(&store, async |tx| {
-            tx.create_panel_referral(ReferralProof::Panel(&cap), &referral(&panel, &agency, &actor.user_id, &kept, t0 + 466 * DAY))
-                .await
+            tx.create_panel_referral(
+                ReferralProof::Panel(&cap),
+                &referral(&panel, &agency, &actor.user_id, &kept, t0 + 466 * DAY),
+            )
+            .await
         })
         .await
         .expect("third");
         assert!(!third.repeat);
 
         // One decision per referral: the second is a conflict and changes nothing.
-        write(&store, async |tx| tx.decide_panel_referral(&cap, &third.id, true, "", &actor.user_id).await)
-            .await
-            .expect("accepted");
-        let again = write(&store, async |tx| tx.decide_panel_referral(&cap, &third.id, false, "no", &actor.user_id).await).await;
+        write(&store, async |tx| {
+            tx.decide_panel_referral(&cap, &third.id, true, "", &actor.user_id)
+                .await
+        })
+        .await
+        .expect("accepted");
+        let again = write(&store, async |tx| {
+            tx.decide_panel_referral(&cap, &third.id, false, "no", &actor.user_id)
+                .await
+        })
+        .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
         let stored = store.panel_referral(&third.id).await.expect("referral");
         assert_eq!(stored.status.key(), "accepted");
 
         // An agenda with the case, published; research only for items on it.
         let held = now_unix() + 7 * DAY;
-        let meeting = write(&store, async |tx| tx.create_meeting(&cap, held, MeetingKind::Scheduled, &actor.user_id).await)
-            .await
-            .expect("meeting");
+        let meeting = write(&store, async |tx| {
+            tx.create_meeting(&cap, held, MeetingKind::Scheduled, &actor.user_id)
+                .await
+        })
+        .await
+        .expect("meeting");
         let mfacts = store.panel_facts(&panel).await.expect("facts");
-        let mcap = authorize_panel(&actor, PanelAction::Manage, &mfacts, now_unix(), MeetingId::new(meeting.clone()))
-            .expect("coordinator");
-        let items = [NewItem { referral_id: third.id.clone(), minutes_allowed: 15, returning: false }];
-        write(&store, async |tx| tx.set_agenda(&mcap, &items).await).await.expect("agenda");
-        write(&store, async |tx| tx.publish_agenda(&mcap, held + 2 * DAY, "Published", "/panels").await)
+        let mcap = authorize_panel(
+            &actor,
+            PanelAction::Manage,
+            &mfacts,
+            now_unix(),
+            MeetingId::new(meeting.clone()),
+        )
+        .expect("coordinator");
+        let items = [NewItem {
+            referral_id: third.id.clone(),
+            minutes_allowed: 15,
+            returning: false,
+        }];
+        write(&store, async |tx| tx.set_agenda(&mcap, &items).await)
             .await
-            .expect("published");
+            .expect("agenda");
+        write(&store, async |tx| {
+            tx.publish_agenda(&mcap, held + 2 * DAY, "Published", "/panels")
+                .await
+        })
+        .await
+        .expect("published");
         let rebuilt = write(&store, async |tx| tx.set_agenda(&mcap, &items).await).await;
-        assert!(matches!(rebuilt, Err(StoreError::Conflict(_))), "{rebuilt:?}");
+        assert!(
+            matches!(rebuilt, Err(StoreError::Conflict(_))),
+            "{rebuilt:?}"
+        );
         let meeting_row = store.meeting(&meeting).await.expect("meeting");
         let mut research_facts = store.meeting_facts(&meeting_row).await.expect("facts");
         research_facts.member_agencies.push(actor.agency_id.clone());
@@ -162,16 +216,43 @@ async fn repeats_are_found_across_merged_records_within_twelve_months() {
             user_id: "someone-else".into(),
             ..actor.clone()
         };
-        let rcap = authorize_panel(&researcher, PanelAction::Research, &research_facts, now_unix(), MeetingId::new(meeting.clone()))
-            .expect("member in the window");
+        let rcap = authorize_panel(
+            &researcher,
+            PanelAction::Research,
+            &research_facts,
+            now_unix(),
+            MeetingId::new(meeting.clone()),
+        )
+        .expect("member in the window");
         let stray = write(&store, async |tx| {
-            tx.record_research(&rcap, "not-an-item", &agency, ResearchSubject::Victim, false, "", &actor.user_id).await
+            tx.record_research(
+                &rcap,
+                "not-an-item",
+                &agency,
+                ResearchSubject::Victim,
+                false,
+                "",
+                &actor.user_id,
+            )
+            .await
         })
         .await;
-        assert!(matches!(stray, Err(StoreError::NotFound { .. })), "{stray:?}");
+        assert!(
+            matches!(stray, Err(StoreError::NotFound { .. })),
+            "{stray:?}"
+        );
         let item = store.items(&meeting).await.expect("items").remove(0);
         write(&store, async |tx| {
-            tx.record_research(&rcap, &item.id, &agency, ResearchSubject::Victim, true, "Two call-outs", &actor.user_id).await
+            tx.record_research(
+                &rcap,
+                &item.id,
+                &agency,
+                ResearchSubject::Victim,
+                true,
+                "Two call-outs",
+                &actor.user_id,
+            )
+            .await
         })
         .await
         .expect("research");
@@ -179,17 +260,36 @@ async fn repeats_are_found_across_merged_records_within_twelve_months() {
 
         // Discussed, it counts in the data return of the meeting's quarter.
         write(&store, async |tx| {
-            tx.record_discussion(&mcap, &item.id, &[], "Risks", "Minutes", "Fully supported already", &actor.user_id)
-                .await
+            tx.record_discussion(
+                &mcap,
+                &item.id,
+                &[],
+                "Risks",
+                "Minutes",
+                "Fully supported already",
+                &actor.user_id,
+            )
+            .await
         })
         .await
         .expect("discussion");
-        let rows = store.data_return_cases(&panel, held - DAY, held + DAY).await.expect("rows");
+        let rows = store
+            .data_return_cases(&panel, held - DAY, held + DAY)
+            .await
+            .expect("rows");
         assert_eq!(rows.len(), 1);
         assert!(rows[0].police);
         assert_eq!(rows[0].children, 2);
         // Born in May 2009 and referred in late 2026: aged 17.
         assert_eq!(rows[0].aged_16_17, pathways_domain::panels::Answer::Yes);
-        assert_eq!(store.panel_referral(&third.id).await.expect("referral").status.key(), "closed");
+        assert_eq!(
+            store
+                .panel_referral(&third.id)
+                .await
+                .expect("referral")
+                .status
+                .key(),
+            "closed"
+        );
     });
 }

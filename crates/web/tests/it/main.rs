@@ -11,6 +11,7 @@ mod login;
 mod logs;
 mod matrix;
 mod matrix_modules;
+mod panels;
 mod referrals;
 mod restriction;
 mod support;
