@@ -37,6 +37,9 @@ pub async fn change_action(
     action_id: &str,
     change: &ActionChange,
 ) -> Result<bool> {
+    if !caller.may(Permission::WorkCases) && !caller.may(Permission::CoordinatePanels) {
+        return Err(Error::Forbidden("MissingPermission(WorkCases)".into()));
+    }
     let store = app.store();
     let action = store.panel_action(action_id).await?;
     let mut facts = store.panel_facts(&action.panel_id).await?;

@@ -91,6 +91,9 @@ pub fn decide_panel(actor: &Actor, action: PanelAction, facts: &PanelFacts, now:
         PanelAction::Manage if !actor.holds(Permission::CoordinatePanels) => {
             Decision::Deny(Denial::MissingPermission(Permission::CoordinatePanels))
         }
+        _ if !actor.holds(Permission::WorkCases) && !actor.holds(Permission::CoordinatePanels) => {
+            Decision::Deny(Denial::MissingPermission(Permission::WorkCases))
+        }
         PanelAction::ReadAgenda | PanelAction::ReadMinutes if coordinator || member => {
             Decision::Allow(Grant::Panel)
         }

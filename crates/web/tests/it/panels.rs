@@ -493,3 +493,138 @@ async fn a_case_goes_from_referral_through_the_meeting_to_a_closed_panel_case() 
             .any(|(a, _, o)| a == "panel_agenda_view" && o == "denied")
     );
 }
+
+/// A panel run by `coordinator` (a practitioner of another agency) with a published
+/// meeting, a case on its agenda with an action, and a referral waiting for a decision:
+/// records the route matrix's callers have no part in.
+pub(crate) async fn matrix_fixtures(
+    store: &pathways_store::Store,
+    coordinator: &User,
+    case: &str,
+) -> Vec<(&'static str, String)> {
+    use pathways_domain::access::panel::{PanelAction, authorize_panel};
+    use pathways_domain::ids::{MeetingId, PanelId};
+    use pathways_domain::panels::{MeetingKind, PanelKind, ReferralSource, SubjectKind};
+    use pathways_store::panels::{NewItem, NewPanel, NewPanelReferral, ReferralProof};
+    use pathways_store::testing::{permitted, write};
+    let panel = write(store, async |tx| {
+        tx.create_panel(
+            &permitted(pathways_domain::Permission::CoordinatePanels),
+            &NewPanel {
+                name: "Elsewhere MARAC".into(),
+                kind: Some(PanelKind::Marac),
+                chair_id: coordinator.id.clone(),
+                coordinator_id: coordinator.id.clone(),
+                meeting_time: "10:00".into(),
+                anchor_date: "2026-01-06".into(),
+                minutes_per_case: 15,
+                window_after_secs: 3600,
+                suppress_below: 5,
+                created_by: coordinator.id.clone(),
+                ..NewPanel::default()
+            },
+        )
+        .await
+    })
+    .await
+    .expect("panel");
+    let actor = pathways_domain::Actor {
+        user_id: coordinator.id.clone(),
+        agency_id: coordinator.agency_id.clone(),
+        roles: coordinator.roles.clone(),
+        scopes: None,
+    };
+    let facts = store.panel_facts(&panel).await.expect("facts");
+    let cap = authorize_panel(
+        &actor,
+        PanelAction::Manage,
+        &facts,
+        now_unix(),
+        PanelId::new(panel.clone()),
+    )
+    .expect("coordinator");
+    let case_row = store.case(case).await.expect("case");
+    let referral = |accepted: bool| NewPanelReferral {
+        panel_id: panel.clone(),
+        subject_kind: SubjectKind::Person,
+        subject_label: String::new(),
+        person_id: Some(case_row.person_id.clone()),
+        case_id: Some(case.to_string()),
+        referral_id: None,
+        source: ReferralSource::OtherArea,
+        other_area: "Northshire".into(),
+        referring_agency_id: coordinator.agency_id.clone(),
+        referred_by: coordinator.id.clone(),
+        referred_at: now_unix(),
+        risk_level: "high".into(),
+        eligibility: "{}".into(),
+        reason: "Transferred".into(),
+        children: 1,
+        perpetrator: String::new(),
+        accepted,
+        new_person: None,
+    };
+    let on_agenda = write(store, async |tx| {
+        tx.create_panel_referral(ReferralProof::Panel(&cap), &referral(true))
+            .await
+    })
+    .await
+    .expect("referral");
+    let pending = write(store, async |tx| {
+        tx.create_panel_referral(ReferralProof::Panel(&cap), &referral(false))
+            .await
+    })
+    .await
+    .expect("referral");
+    let held = now_unix() + 7 * 86_400;
+    let meeting = write(store, async |tx| {
+        tx.create_meeting(&cap, held, MeetingKind::AdHoc, &coordinator.id)
+            .await
+    })
+    .await
+    .expect("meeting");
+    let mcap = authorize_panel(
+        &actor,
+        PanelAction::Manage,
+        &facts,
+        now_unix(),
+        MeetingId::new(meeting.clone()),
+    )
+    .expect("coordinator");
+    let items = [NewItem {
+        referral_id: on_agenda.id.clone(),
+        minutes_allowed: 15,
+        returning: false,
+    }];
+    write(store, async |tx| tx.set_agenda(&mcap, &items).await)
+        .await
+        .expect("agenda");
+    write(store, async |tx| {
+        tx.publish_agenda(&mcap, held + 3600, "Published", "/panels")
+            .await
+    })
+    .await
+    .expect("published");
+    let item = store.items(&meeting).await.expect("items").remove(0);
+    let action = write(store, async |tx| {
+        tx.add_panel_action(
+            &mcap,
+            &item.id,
+            &coordinator.agency_id,
+            &coordinator.id,
+            "Visit",
+            held + 86_400,
+            &coordinator.id,
+        )
+        .await
+    })
+    .await
+    .expect("action");
+    vec![
+        ("foreign_panel", panel),
+        ("foreign_meeting", meeting),
+        ("foreign_item", item.id),
+        ("foreign_panel_referral", pending.id),
+        ("foreign_panel_action", action),
+    ]
+}
