@@ -13,7 +13,7 @@ use pathways_domain::audit::AuditEvent;
 use pathways_domain::ids::{MeetingId, PanelActionId, PanelId};
 use pathways_domain::panels::{ActionStatus, MeetingKind, ReferralSource, SubjectKind};
 use pathways_domain::time::format_datetime_local;
-use pathways_store::panels::{NewItem, NewPanelReferral, ReferralProof};
+use pathways_store::panels::{Discussion, NewAction, NewItem, NewPanelReferral, ReferralProof};
 use pathways_store::{Store, StoreError, User, WriteTx, now_unix};
 
 const DAY: i64 = 86_400;
@@ -291,16 +291,19 @@ async fn seed_panel(
                         async |tx| {
                             tx.add_panel_action(
                                 &mcap,
-                                &item.id,
-                                &owner.agency_id,
-                                &owner.id,
-                                if j == 0 {
-                                    "Review the safety plan with the victim"
-                                } else {
-                                    "Check school attendance and share concerns"
+                                &NewAction {
+                                    item_id: item.id.clone(),
+                                    agency_id: owner.agency_id.clone(),
+                                    owner_id: owner.id.clone(),
+                                    title: if j == 0 {
+                                        "Review the safety plan with the victim"
+                                    } else {
+                                        "Check school attendance and share concerns"
+                                    }
+                                    .into(),
+                                    due_at: due,
+                                    by: grace.id.clone(),
                                 },
-                                due,
-                                &grace.id,
                             )
                             .await
                         },
@@ -347,16 +350,22 @@ async fn seed_panel(
                 async |tx| {
                     tx.record_discussion(
                         &mcap,
-                        &item.id,
-                        &shared,
-                        "Escalating controlling behaviour; children present at incidents.",
-                        "The panel agreed a safety plan and information sharing with the school.",
-                        if no_actions {
-                            "Already fully supported by the IDVA; no further actions."
-                        } else {
-                            ""
+                        &Discussion {
+                            item_id: item.id.clone(),
+                            shared: shared.clone(),
+                            risks: "Escalating controlling behaviour; children present at incidents."
+                                .into(),
+                            minutes:
+                                "The panel agreed a safety plan and information sharing with the school."
+                                    .into(),
+                            no_actions_reason: if no_actions {
+                                "Already fully supported by the IDVA; no further actions."
+                            } else {
+                                ""
+                            }
+                            .into(),
+                            by: chair.id.clone(),
                         },
-                        &chair.id,
                     )
                     .await
                 },

@@ -507,12 +507,14 @@ pub async fn record_research(
     match tx
         .record_research(
             &opened.cap,
-            item,
-            &caller.actor.agency_id,
-            subject.unwrap_or(ResearchSubject::Victim),
-            holds == Some(true),
-            &input.detail,
-            caller.user_id(),
+            &pathways_store::panels::ResearchEntry {
+                item_id: item.to_string(),
+                agency_id: caller.actor.agency_id.clone(),
+                subject: subject.unwrap_or(ResearchSubject::Victim),
+                holds: holds == Some(true),
+                detail: input.detail.trim().to_string(),
+                by: caller.user_id().to_string(),
+            },
         )
         .await
     {

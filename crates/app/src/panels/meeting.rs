@@ -124,12 +124,14 @@ pub async fn record_discussion(
     let mut tx = app.write().await?;
     tx.record_discussion(
         &opened.cap,
-        input.item_id.trim(),
-        &shared,
-        &input.risks,
-        &input.minutes,
-        &input.no_actions_reason,
-        caller.user_id(),
+        &pathways_store::panels::Discussion {
+            item_id: input.item_id.trim().to_string(),
+            shared,
+            risks: input.risks.clone(),
+            minutes: input.minutes.clone(),
+            no_actions_reason: input.no_actions_reason.clone(),
+            by: caller.user_id().to_string(),
+        },
     )
     .await?;
     let mut event = caller.event(AuditAction::PanelMeetingRecord, MEETING, meeting_id);
@@ -232,12 +234,14 @@ pub async fn add_action(
     let id = tx
         .add_panel_action(
             &opened.cap,
-            input.item_id.trim(),
-            agency,
-            owner,
-            title,
-            due_at,
-            caller.user_id(),
+            &pathways_store::panels::NewAction {
+                item_id: input.item_id.trim().to_string(),
+                agency_id: agency.to_string(),
+                owner_id: owner.to_string(),
+                title: title.to_string(),
+                due_at,
+                by: caller.user_id().to_string(),
+            },
         )
         .await?;
     let mut event = caller.event(AuditAction::PanelActionAdd, PANEL_ACTION, &id);

@@ -15,6 +15,9 @@ use pathways_store::people::PersonDetails;
 use super::{PANEL_REFERRAL, conflict, panel_access};
 use crate::{App, Caller, Error, Fields, RecordKind, Result};
 
+/// An eligibility explanation: the summary and one line per criterion.
+pub type Explanation = (String, Vec<String>);
+
 /// What the "refer to a panel" form of a case offers.
 #[derive(Debug, Clone)]
 pub struct CaseReferralForm {
@@ -24,12 +27,12 @@ pub struct CaseReferralForm {
     pub case_id: String,
     /// Panels to refer to, each with the eligibility explanation its kind carries (summary
     /// and criteria lines), when the case has one.
-    pub panels: Vec<(Panel, Option<(String, Vec<String>)>)>,
+    pub panels: Vec<(Panel, Option<Explanation>)>,
     /// The person's characteristics as recorded.
     pub characteristics: Characteristics,
 }
 
-fn explanation(eligibility: &str) -> Option<(String, Vec<String>)> {
+fn explanation(eligibility: &str) -> Option<Explanation> {
     let v: serde_json::Value = serde_json::from_str(eligibility).ok()?;
     let summary = v.get("summary")?.as_str()?.to_string();
     let lines = v

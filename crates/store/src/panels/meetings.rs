@@ -376,6 +376,57 @@ fn age_16_17(dob: Option<&str>, at: i64) -> Answer {
     }
 }
 
+/// One agency's research on one subject of one item.
+#[derive(Debug, Clone)]
+pub struct ResearchEntry {
+    /// The item.
+    pub item_id: String,
+    /// The agency.
+    pub agency_id: String,
+    /// Whose records.
+    pub subject: ResearchSubject,
+    /// False for "nothing held".
+    pub holds: bool,
+    /// What is held.
+    pub detail: String,
+    /// Who recorded it.
+    pub by: String,
+}
+
+/// The discussion of one item.
+#[derive(Debug, Clone, Default)]
+pub struct Discussion {
+    /// The item.
+    pub item_id: String,
+    /// `(agency id, what it shared)`.
+    pub shared: Vec<(String, String)>,
+    /// Risks identified.
+    pub risks: String,
+    /// Minutes.
+    pub minutes: String,
+    /// Why no actions were agreed, if none were.
+    pub no_actions_reason: String,
+    /// Who recorded it.
+    pub by: String,
+}
+
+/// An action agreed on an item.
+#[derive(Debug, Clone)]
+pub struct NewAction {
+    /// The item.
+    pub item_id: String,
+    /// Owning agency.
+    pub agency_id: String,
+    /// Named owner.
+    pub owner_id: String,
+    /// What is to be done.
+    pub title: String,
+    /// Due.
+    pub due_at: i64,
+    /// Who recorded it.
+    pub by: String,
+}
+
 /// An agenda item to list.
 #[derive(Debug, Clone)]
 pub struct NewItem {
@@ -480,13 +531,16 @@ impl WriteTx {
     pub async fn record_research(
         &mut self,
         cap: &PanelAuthorized<MeetingId>,
-        item_id: &str,
-        agency_id: &str,
-        subject: ResearchSubject,
-        holds: bool,
-        detail: &str,
-        by: &str,
+        entry: &ResearchEntry,
     ) -> Result<(), StoreError> {
+        let ResearchEntry {
+            item_id,
+            agency_id,
+            subject,
+            holds,
+            detail,
+            by,
+        } = entry;
         let meeting = meeting_of(cap, PanelAction::Research)?;
         let on_agenda: Option<String> =
             sqlx::query_scalar("SELECT id FROM panel_items WHERE id = $1 AND meeting_id = $2")
@@ -508,7 +562,7 @@ impl WriteTx {
         .bind(item_id)
         .bind(agency_id)
         .bind(subject.key())
-        .bind(i64::from(holds))
+        .bind(i64::from(*holds))
         .bind(detail.trim())
         .bind(by)
         .bind(now_unix())
@@ -545,13 +599,16 @@ impl WriteTx {
     pub async fn record_discussion(
         &mut self,
         cap: &PanelAuthorized<MeetingId>,
-        item_id: &str,
-        shared: &[(String, String)],
-        risks: &str,
-        minutes: &str,
-        no_actions_reason: &str,
-        by: &str,
+        d: &Discussion,
     ) -> Result<(), StoreError> {
+        let Discussion {
+            item_id,
+            shared,
+            risks,
+            minutes,
+            no_actions_reason,
+            by,
+        } = d;
         let meeting = meeting_of(cap, PanelAction::Manage)?;
         let now = now_unix();
         let referral: String = sqlx::query_scalar(
@@ -598,17 +655,19 @@ impl WriteTx {
     }
 
     /// Adds an action agreed on an item of this meeting; its panel case is (re)opened.
-    #[allow(clippy::too_many_arguments)]
     pub async fn add_panel_action(
         &mut self,
         cap: &PanelAuthorized<MeetingId>,
-        item_id: &str,
-        agency_id: &str,
-        owner_id: &str,
-        title: &str,
-        due_at: i64,
-        by: &str,
+        a: &NewAction,
     ) -> Result<String, StoreError> {
+        let NewAction {
+            item_id,
+            agency_id,
+            owner_id,
+            title,
+            due_at,
+            by,
+        } = a;
         let meeting = meeting_of(cap, PanelAction::Manage)?;
         let referral: String = sqlx::query_scalar(
             "SELECT referral_id FROM panel_items WHERE id = $1 AND meeting_id = $2",

@@ -8,7 +8,10 @@
 
 mod meetings;
 
-pub use meetings::{Attendance, Item, NewItem, PanelActionRow, Research, Shared};
+pub use meetings::{
+    Attendance, Discussion, Item, NewAction, NewItem, PanelActionRow, Research, ResearchEntry,
+    Shared,
+};
 
 use pathways_domain::access::Authorized;
 use pathways_domain::access::panel::{PanelAction, PanelAuthorized, PanelFacts};

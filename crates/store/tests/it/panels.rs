@@ -8,7 +8,9 @@ use pathways_domain::panels::{
     MeetingKind, PanelKind, ReferralSource, ResearchSubject, SubjectKind,
 };
 use pathways_domain::{Actor, AgencyKind, Permission, Role, RoleSet};
-use pathways_store::panels::{NewItem, NewPanel, NewPanelReferral, ReferralProof};
+use pathways_store::panels::{
+    Discussion, NewItem, NewPanel, NewPanelReferral, ReferralProof, ResearchEntry,
+};
 use pathways_store::people::PersonDetails;
 use pathways_store::testing::{permitted, write};
 use pathways_store::{NewUser, Store, StoreError, now_unix};
@@ -227,12 +229,14 @@ async fn repeats_are_found_across_merged_records_within_twelve_months() {
         let stray = write(&store, async |tx| {
             tx.record_research(
                 &rcap,
-                "not-an-item",
-                &agency,
-                ResearchSubject::Victim,
-                false,
-                "",
-                &actor.user_id,
+                &ResearchEntry {
+                    item_id: "not-an-item".into(),
+                    agency_id: agency.clone(),
+                    subject: ResearchSubject::Victim,
+                    holds: false,
+                    detail: String::new(),
+                    by: actor.user_id.clone(),
+                },
             )
             .await
         })
@@ -245,12 +249,14 @@ async fn repeats_are_found_across_merged_records_within_twelve_months() {
         write(&store, async |tx| {
             tx.record_research(
                 &rcap,
-                &item.id,
-                &agency,
-                ResearchSubject::Victim,
-                true,
-                "Two call-outs",
-                &actor.user_id,
+                &ResearchEntry {
+                    item_id: item.id.clone(),
+                    agency_id: agency.clone(),
+                    subject: ResearchSubject::Victim,
+                    holds: true,
+                    detail: "Two call-outs".into(),
+                    by: actor.user_id.clone(),
+                },
             )
             .await
         })
@@ -262,12 +268,14 @@ async fn repeats_are_found_across_merged_records_within_twelve_months() {
         write(&store, async |tx| {
             tx.record_discussion(
                 &mcap,
-                &item.id,
-                &[],
-                "Risks",
-                "Minutes",
-                "Fully supported already",
-                &actor.user_id,
+                &Discussion {
+                    item_id: item.id.clone(),
+                    risks: "Risks".into(),
+                    minutes: "Minutes".into(),
+                    no_actions_reason: "Fully supported already".into(),
+                    by: actor.user_id.clone(),
+                    ..Discussion::default()
+                },
             )
             .await
         })

@@ -21,6 +21,12 @@ use crate::format::{day, risk_class, risk_label, when};
 use crate::forms::respond;
 use crate::{AppState, Chrome};
 
+/// One answer of a characteristic's list: key, label, selected.
+type AnswerOption = (&'static str, &'static str, bool);
+
+/// One agency's research on an item: agency id, name, complete, (subject, holds, detail).
+type AgencyResearch = (String, String, bool, Vec<(&'static str, bool, String)>);
+
 /// An action as lists show it.
 pub(crate) struct ActionView {
     pub id: String,
@@ -266,11 +272,7 @@ struct ReferPage {
     case_id: String,
     reference: String,
     panels: Vec<(String, String, String, Vec<String>)>,
-    current: Vec<(
-        &'static str,
-        &'static str,
-        Vec<(&'static str, &'static str, bool)>,
-    )>,
+    current: Vec<(&'static str, &'static str, Vec<AnswerOption>)>,
     ethnicity: String,
 }
 
@@ -737,7 +739,7 @@ pub(crate) struct ItemView {
     pub children: i64,
     pub perpetrator: String,
     pub returning: bool,
-    pub research: Vec<(String, String, bool, Vec<(&'static str, bool, String)>)>,
+    pub research: Vec<AgencyResearch>,
     pub shared: Vec<(String, String)>,
     pub actions: Vec<ActionView>,
     pub risks: String,

@@ -609,12 +609,14 @@ pub(crate) async fn matrix_fixtures(
     let action = write(store, async |tx| {
         tx.add_panel_action(
             &mcap,
-            &item.id,
-            &coordinator.agency_id,
-            &coordinator.id,
-            "Visit",
-            held + 86_400,
-            &coordinator.id,
+            &pathways_store::panels::NewAction {
+                item_id: item.id.clone(),
+                agency_id: coordinator.agency_id.clone(),
+                owner_id: coordinator.id.clone(),
+                title: "Visit".into(),
+                due_at: held + 86_400,
+                by: coordinator.id.clone(),
+            },
         )
         .await
     })
