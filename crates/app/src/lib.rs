@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod error;
 pub mod identity;
 pub mod instruments;
+pub mod panels;
 pub mod referrals;
 pub mod settings;
 pub mod tokens;

@@ -173,6 +173,7 @@ pub async fn seed(store: &Store, seed: u64) -> anyhow::Result<Vec<(String, Strin
     let app = pathways_app::App::new(store.clone(), pathways_app::Settings::default());
     crate::demo_referrals::seed_referrals(&app, seed).await?;
     crate::demo_cases::seed_cases(&app, seed, DEMO_DOMAIN).await?;
+    crate::demo_panels::seed_panels(store, DEMO_DOMAIN).await?;
     crate::directory::seed_demo(store).await?;
     Ok(logins)
 }

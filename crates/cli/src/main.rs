@@ -9,8 +9,10 @@ mod config;
 mod demo;
 mod demo_cases;
 mod demo_insight;
+mod demo_panels;
 mod demo_referrals;
 mod directory;
+mod panels;
 mod people;
 mod serve;
 mod server;
@@ -49,6 +51,8 @@ enum Command {
     Geo(analysis::GeoArgs),
     /// The "find support" directory: import and export ORUK feeds, load postcodes.
     Directory(directory::DirectoryArgs),
+    /// MARAC, MACE and other panels: list them, the quarterly data return, chase actions.
+    Panels(panels::PanelsCommand),
     /// Match lists of people with the person-index engine.
     #[command(subcommand)]
     People(pathways_matching::cli::PeopleCommand),
@@ -100,6 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Geo(args) => analysis::geo(args),
         Command::Directory(args) => directory::run(args).await,
         Command::People(cmd) => people::run(cmd),
+        Command::Panels(cmd) => panels::run(cmd).await,
         Command::Migrate(args) => {
             let settings = args.resolve()?;
             serve::init_logging(&settings);

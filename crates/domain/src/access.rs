@@ -77,10 +77,19 @@ impl Action {
 pub struct PanelWindow {
     /// Coordinator and attendees.
     pub members: Vec<String>,
+    /// Member agencies: all their staff read while the window is open.
+    pub agencies: Vec<String>,
     /// Start of read access, seconds since the epoch.
     pub opens_at: i64,
     /// End of read access, seconds since the epoch.
     pub closes_at: i64,
+}
+
+impl PanelWindow {
+    /// True when `actor` sits on the panel, by name or through a member agency.
+    fn admits(&self, actor: &Actor) -> bool {
+        self.members.contains(&actor.user_id) || self.agencies.contains(&actor.agency_id)
+    }
 }
 
 /// A restriction: only the named access list sees details.
@@ -205,7 +214,7 @@ fn relations(actor: &Actor, record: &RecordFacts, now: i64) -> Relations {
         panel: record
             .panels
             .iter()
-            .any(|p| p.members.contains(me) && p.opens_at <= now && now <= p.closes_at),
+            .any(|p| p.admits(actor) && p.opens_at <= now && now <= p.closes_at),
         borough: actor.roles.has(Permission::ReadBoroughWide),
         access_list: record
             .restriction
@@ -431,6 +440,8 @@ pub fn may_break_glass(actor: &Actor, record: &RecordFacts, now: i64) -> bool {
         && actor.roles.has(Permission::BreakGlass)
         && !decide(actor, Action::ViewRecord, record, now).allowed()
 }
+
+pub mod panel;
 
 #[cfg(test)]
 mod tests;

@@ -161,6 +161,40 @@ vocabulary! {
         /// Allocated a service referral to a member organisation.
         ServiceReferralAllocate => "service_referral_allocate", "Allocated a service referral",
 
+        // Panels.
+        /// Created or changed a panel (members, chair, coordinator, schedule).
+        PanelChange => "panel_change", "Changed a panel",
+        /// Called a panel meeting.
+        PanelMeetingCreate => "panel_meeting_create", "Called a panel meeting",
+        /// Referred a case or person to a panel.
+        PanelReferral => "panel_referral", "Referred to a panel",
+        /// Accepted or declined a referral to a panel.
+        PanelReferralDecide => "panel_referral_decide", "Decided a referral to a panel",
+        /// Transferred a panel case to another area.
+        PanelTransfer => "panel_transfer", "Transferred a panel case to another area",
+        /// Built or changed a meeting's agenda.
+        PanelAgendaBuild => "panel_agenda_build", "Built a panel agenda",
+        /// Published an agenda to member agencies (opened the panel window).
+        PanelAgendaPublish => "panel_agenda_publish", "Published a panel agenda",
+        /// Read a panel agenda.
+        PanelAgendaView => "panel_agenda_view", "Read a panel agenda",
+        /// Recorded an agency's research for a case on an agenda.
+        PanelResearch => "panel_research", "Recorded panel research",
+        /// Chased outstanding research or overdue actions.
+        PanelChase => "panel_chase", "Chased panel research and actions",
+        /// Recorded the meeting (attendance, information shared, risks, minutes).
+        PanelMeetingRecord => "panel_meeting_record", "Recorded a panel meeting",
+        /// Read panel minutes.
+        PanelMinutesRead => "panel_minutes_read", "Read panel minutes",
+        /// Added a panel action.
+        PanelActionAdd => "panel_action_add", "Added a panel action",
+        /// Completed or closed a panel action.
+        PanelActionChange => "panel_action_change", "Changed a panel action",
+        /// Computed or exported a panel's data return.
+        PanelDataReturn => "panel_data_return", "Exported a panel data return",
+        /// Recorded a person's self-described characteristics.
+        PersonCharacteristics => "person_characteristics", "Recorded a person's characteristics",
+
         // Directory.
         /// Added a service to the directory.
         DirectoryServiceCreate => "directory_service_create", "Added a service",

@@ -75,3 +75,23 @@ id_type!(
     /// An agency.
     AgencyId
 );
+id_type!(
+    /// A multi-agency panel (a MARAC, a MACE).
+    PanelId
+);
+id_type!(
+    /// A panel meeting.
+    MeetingId
+);
+id_type!(
+    /// A referral to a panel (a panel case once accepted).
+    PanelReferralId
+);
+id_type!(
+    /// An item on a meeting's agenda.
+    AgendaItemId
+);
+id_type!(
+    /// An action agreed at a panel meeting.
+    PanelActionId
+);

@@ -8,6 +8,7 @@ pub mod audit_action;
 pub mod cases;
 pub mod documents;
 pub mod ids;
+pub mod panels;
 pub mod password;
 pub mod referrals;
 pub mod risk;

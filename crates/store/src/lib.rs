@@ -18,6 +18,7 @@ pub mod instruments;
 pub mod keys;
 mod migrate;
 pub mod outbox;
+pub mod panels;
 pub mod people;
 pub mod referrals;
 pub mod restriction;

@@ -45,6 +45,7 @@ const ALL: &[Migration] = &[
     migration!(26, "0026_outbox_secret"),
     migration!(30, "0030_person_restriction"),
     migration!(31, "0031_totp_replay"),
+    migration!(40, "0040_panels"),
 ];
 
 /// The newest schema version this binary knows.

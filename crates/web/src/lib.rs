@@ -19,6 +19,7 @@ pub mod login;
 pub mod metrics;
 pub mod notify;
 pub mod pages;
+mod panels;
 mod referrals;
 pub mod routes;
 mod security;
@@ -165,6 +166,7 @@ pub(crate) fn modules() -> &'static [(&'static str, &'static [routes::Route])] {
         ("Administration", admin::ROUTES),
         ("Referrals", referrals::ROUTES),
         ("Cases", cases::ROUTES),
+        ("Panels", panels::ROUTES),
         ("Insight", insight::ROUTES),
         ("API", api::ROUTES),
     ]

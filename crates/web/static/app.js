@@ -70,3 +70,13 @@ if (document.body.hasAttribute('data-safe-browsing')) {
     })
   }
 }
+
+// The chair's timer: minutes and seconds since the case's page was opened.
+const timer = document.querySelector('[data-pw-timer]')
+if (timer) {
+  const started = Date.now()
+  setInterval(function () {
+    const s = Math.floor((Date.now() - started) / 1000)
+    timer.textContent = Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0')
+  }, 1000)
+}

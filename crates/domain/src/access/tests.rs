@@ -91,6 +91,7 @@ fn panel_access_is_read_only_and_time_boxed() {
     let mut case = case_for(&["w1"]);
     case.panels.push(PanelWindow {
         members: vec!["chair".into()],
+        agencies: Vec::new(),
         opens_at: NOW - 10,
         closes_at: NOW + 10,
     });
@@ -277,6 +278,7 @@ fn arb_record() -> impl Strategy<Value = RecordFacts> {
                     .into_iter()
                     .map(|(members, o, c)| PanelWindow {
                         members,
+                        agencies: Vec::new(),
                         opens_at: NOW + o,
                         closes_at: NOW + c,
                     })

@@ -9,6 +9,7 @@ mod directory;
 mod identity;
 mod instruments;
 mod migrations;
+mod panels;
 mod referrals;
 mod sessions;
 

@@ -15,6 +15,7 @@ mod logs;
 mod matrix;
 mod matrix_modules;
 mod openapi;
+mod panels;
 mod referrals;
 mod restriction;
 mod support;

@@ -165,6 +165,17 @@ const FOREIGN_CASE_FORM: [u16; 10] = [303, 303, 404, 403, 404, 403, 403, 403, 40
 /// Forms of a case (GET) for the caller's own case.
 const OWN_CASE_FORM: [u16; 10] = [303, 303, 200, 200, 200, 403, 403, 403, 403, NA];
 
+/// Another coordinator's panel: the coordinator role may not know it (404); case workers
+/// and everyone else lack the coordinator permission (403).
+const FOREIGN_PANEL_PAGE: [u16; 10] = [303, 303, 403, 403, 404, 403, 403, 403, 403, NA];
+/// A change to another coordinator's panel or meeting.
+const FOREIGN_PANEL_POST: [u16; 10] = [403, 303, 403, 403, 404, 403, 403, 403, 403, NA];
+/// A meeting no caller's agency sits on: case workers and coordinators get 404, roles
+/// without case work 403.
+const FOREIGN_MEETING_READ: [u16; 10] = [303, 303, 404, 404, 404, 403, 403, 403, 403, NA];
+/// Research or an action change on such a meeting.
+const FOREIGN_MEETING_POST: [u16; 10] = [403, 303, 404, 404, 404, 403, 403, 403, 403, NA];
+
 /// Every route outside administration, in the order the requests are sent.
 const ROWS: &[Row] = &[
     // ---------------------------------------------------------------- public and operational
@@ -701,6 +712,168 @@ const ROWS: &[Row] = &[
         [403, 303, 303, 303, 303, 403, 403, 403, 403, NA],
     ),
     // ---------------------------------------------------------------- insight
+    // ---------------------------------------------------------------- panels
+    // A panel coordinated by someone in another agency, with a published meeting none of
+    // the callers' agencies sits on: coordinators do not see another coordinator's panel
+    // (404), case workers are no member agency (404), other roles lack the permission (403).
+    get("/panels", "/panels", WORK_CASES_PAGE),
+    post(
+        "/panels",
+        "/panels",
+        Body::Form("name=Panel+{unique}&kind=marac&chair_id={me}"),
+        [403, 303, 403, 403, 303, 403, 403, 403, 403, NA],
+    ),
+    get("/panels/actions", "/panels/actions", WORK_CASES_PAGE),
+    post(
+        "/panels/actions/overdue",
+        "/panels/actions/overdue",
+        Body::Form(""),
+        [403, 303, 403, 403, 303, 403, 403, 403, 403, NA],
+    ),
+    post(
+        "/panels/actions/{action}",
+        "/panels/actions/{foreign_panel_action}",
+        Body::Form("status=done"),
+        FOREIGN_MEETING_POST,
+    ),
+    get(
+        "/panels/refer/{case}",
+        "/panels/refer/{foreign_case}",
+        FOREIGN_CASE_FORM,
+    ),
+    get(
+        "/panels/refer/{case}",
+        "/panels/refer/{own_case}",
+        OWN_CASE_FORM,
+    ),
+    post(
+        "/panels/refer/{case}",
+        "/panels/refer/{foreign_case}",
+        Body::Form("panel_id={foreign_panel}&reason=New+incident"),
+        FOREIGN_CASE_EDIT,
+    ),
+    post(
+        "/panels/refer/{case}",
+        "/panels/refer/{own_case}",
+        Body::Form("panel_id={foreign_panel}&reason=New+incident&children=1"),
+        OWN_CASE_EDIT,
+    ),
+    get(
+        "/panels/{panel}",
+        "/panels/{foreign_panel}",
+        FOREIGN_PANEL_PAGE,
+    ),
+    post(
+        "/panels/{panel}/members",
+        "/panels/{foreign_panel}/members",
+        Body::Form("agency_id={spare_agency}&contact_id={me}"),
+        FOREIGN_PANEL_POST,
+    ),
+    post(
+        "/panels/{panel}/meetings",
+        "/panels/{foreign_panel}/meetings",
+        Body::Form("kind=ad_hoc&held_at=2030-01-07T10%3A00"),
+        FOREIGN_PANEL_POST,
+    ),
+    post(
+        "/panels/{panel}/triaged",
+        "/panels/{foreign_panel}/triaged",
+        Body::Form("referral_id={foreign_referral}"),
+        FOREIGN_PANEL_POST,
+    ),
+    post(
+        "/panels/{panel}/transfers",
+        "/panels/{foreign_panel}/transfers",
+        Body::Form("other_area=Northshire&first_name=Ana&surname=Lee&reason=Moved"),
+        FOREIGN_PANEL_POST,
+    ),
+    get(
+        "/panels/{panel}/data-return",
+        "/panels/{foreign_panel}/data-return?quarter=2026Q3",
+        FOREIGN_PANEL_PAGE,
+    ),
+    // The exported return is aggregate and suppressed: any coordinator may have it.
+    get(
+        "/panels/{panel}/data-return.csv",
+        "/panels/{foreign_panel}/data-return.csv?quarter=2026Q3",
+        [303, 303, 403, 403, 200, 403, 403, 403, 403, NA],
+    ),
+    get(
+        "/api/v1/panels/{panel}/data-return",
+        "/api/v1/panels/{foreign_panel}/data-return?quarter=2026Q3",
+        [401, 401, 403, 403, 200, 403, 403, 403, 403, 403],
+    ),
+    post(
+        "/panels/referrals/{referral}/decision",
+        "/panels/referrals/{foreign_panel_referral}/decision",
+        Body::Form("decision=accept"),
+        FOREIGN_PANEL_POST,
+    ),
+    post(
+        "/panels/referrals/{referral}/transfer",
+        "/panels/referrals/{foreign_panel_referral}/transfer",
+        Body::Form("other_area=Northshire&reason=Moved"),
+        FOREIGN_PANEL_POST,
+    ),
+    get(
+        "/panels/meetings/{meeting}",
+        "/panels/meetings/{foreign_meeting}",
+        FOREIGN_MEETING_READ,
+    ),
+    post(
+        "/panels/meetings/{meeting}/agenda",
+        "/panels/meetings/{foreign_meeting}/agenda",
+        Body::Form(""),
+        FOREIGN_PANEL_POST,
+    ),
+    post(
+        "/panels/meetings/{meeting}/publish",
+        "/panels/meetings/{foreign_meeting}/publish",
+        Body::Form(""),
+        FOREIGN_PANEL_POST,
+    ),
+    post(
+        "/panels/meetings/{meeting}/chase",
+        "/panels/meetings/{foreign_meeting}/chase",
+        Body::Form(""),
+        FOREIGN_PANEL_POST,
+    ),
+    post(
+        "/panels/meetings/{meeting}/research",
+        "/panels/meetings/{foreign_meeting}/research",
+        Body::Form("item_id={foreign_item}&subject=victim&holds=nothing_held"),
+        FOREIGN_MEETING_POST,
+    ),
+    get(
+        "/panels/meetings/{meeting}/chair",
+        "/panels/meetings/{foreign_meeting}/chair",
+        FOREIGN_MEETING_READ,
+    ),
+    post(
+        "/panels/meetings/{meeting}/attendance",
+        "/panels/meetings/{foreign_meeting}/attendance",
+        Body::Form("attendee%3A{spare_agency}=Someone"),
+        FOREIGN_PANEL_POST,
+    ),
+    post(
+        "/panels/meetings/{meeting}/discussion",
+        "/panels/meetings/{foreign_meeting}/discussion",
+        Body::Form("item_id={foreign_item}&minutes=Discussed&no_actions_reason=None+needed"),
+        FOREIGN_PANEL_POST,
+    ),
+    post(
+        "/panels/meetings/{meeting}/actions",
+        "/panels/meetings/{foreign_meeting}/actions",
+        Body::Form(
+            "item_id={foreign_item}&agency_id={spare_agency}&owner_id={me}&title=Visit&due_at=2030-01-10",
+        ),
+        FOREIGN_PANEL_POST,
+    ),
+    get(
+        "/panels/meetings/{meeting}/minutes",
+        "/panels/meetings/{foreign_meeting}/minutes",
+        FOREIGN_MEETING_READ,
+    ),
     get("/insight", "/insight", INSIGHT_PAGE),
     get(
         "/insight/profile.csv",
@@ -1212,6 +1385,7 @@ async fn every_module_route_for_every_caller() {
     pathways_store::testing::merge_people(&store, &merged, &kept, "Same person", &stranger.id)
         .await
         .expect("merge");
+    shared.extend(crate::panels::matrix_fixtures(&store, &stranger, &foreign_case).await);
     shared.extend([
         ("foreign_case", foreign_case.clone()),
         ("restricted_case", restricted_case.clone()),

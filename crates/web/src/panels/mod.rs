@@ -1,0 +1,235 @@
+//! Panels (MARAC, MACE): the overview, panel set-up, referrals and their decisions, the
+//! agenda with research, the chair's view of the meeting, minutes, actions and the data
+//! return (page, CSV, JSON). Each handler reads its input, calls one use case of
+//! `pathways_app::panels`, and renders the answer.
+
+mod pages;
+
+use axum::routing::{get, post};
+use pathways_domain::AuditAction as A;
+use pathways_domain::Permission::{CoordinatePanels, WorkCases};
+
+use crate::routes::{Guard, Route, Verb};
+
+const COORDINATES: Guard = Guard::Permission(CoordinatePanels);
+const SITS: Guard = Guard::AnyPermission(&[CoordinatePanels, WorkCases]);
+
+/// Every route of the panels module.
+pub(crate) const ROUTES: &[Route] = &[
+    Route {
+        verb: Verb::Get,
+        path: "/panels",
+        guard: SITS,
+        audit: &[],
+        summary: "panels the user runs, meetings open to their agency, their actions",
+        handler: || get(pages::overview),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels",
+        guard: COORDINATES,
+        audit: &[A::PanelChange],
+        summary: "create a panel",
+        handler: || post(pages::create_panel),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/panels/actions",
+        guard: SITS,
+        audit: &[],
+        summary: "the user's panel actions",
+        handler: || get(pages::my_actions),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/actions/overdue",
+        guard: COORDINATES,
+        audit: &[A::PanelChase],
+        summary: "flag overdue actions to owners, contacts and coordinators",
+        handler: || post(pages::flag_overdue),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/actions/{action}",
+        guard: SITS,
+        audit: &[A::PanelActionChange],
+        summary: "mark an action done or close it with a reason",
+        handler: || post(pages::change_action),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/panels/refer/{case}",
+        guard: Guard::Permission(WorkCases),
+        audit: &[],
+        summary: "the form referring a case to a panel",
+        handler: || get(pages::refer_form),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/refer/{case}",
+        guard: Guard::Permission(WorkCases),
+        audit: &[A::PanelReferral, A::PersonCharacteristics],
+        summary: "refer a case to a panel",
+        handler: || post(pages::refer),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/panels/{panel}",
+        guard: COORDINATES,
+        audit: &[A::List],
+        summary: "a panel: members, schedule, meetings, referrals",
+        handler: || get(pages::panel),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/{panel}/members",
+        guard: COORDINATES,
+        audit: &[A::PanelChange],
+        summary: "add a member agency with its point of contact",
+        handler: || post(pages::add_member),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/{panel}/meetings",
+        guard: COORDINATES,
+        audit: &[A::PanelMeetingCreate, A::PanelAgendaBuild],
+        summary: "call a scheduled, ad hoc or emergency meeting",
+        handler: || post(pages::call_meeting),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/{panel}/triaged",
+        guard: COORDINATES,
+        audit: &[A::PanelReferral],
+        summary: "take up a referral triage sent to the panel",
+        handler: || post(pages::take_up),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/{panel}/transfers",
+        guard: COORDINATES,
+        audit: &[A::PanelTransfer],
+        summary: "record a case transferred in from another area",
+        handler: || post(pages::refer_in),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/panels/{panel}/data-return",
+        guard: COORDINATES,
+        audit: &[A::PanelDataReturn],
+        summary: "the quarterly data return",
+        handler: || get(pages::data_return),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/panels/{panel}/data-return.csv",
+        guard: COORDINATES,
+        audit: &[A::PanelDataReturn],
+        summary: "the quarterly data return as CSV, small counts withheld",
+        handler: || get(pages::data_return_csv),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/api/v1/panels/{panel}/data-return",
+        guard: Guard::ApiScope(CoordinatePanels),
+        audit: &[A::PanelDataReturn],
+        summary: "the quarterly data return (JSON), small counts withheld",
+        handler: || get(pages::data_return_json),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/referrals/{referral}/decision",
+        guard: COORDINATES,
+        audit: &[A::PanelReferralDecide],
+        summary: "accept or decline a referral",
+        handler: || post(pages::decide),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/referrals/{referral}/transfer",
+        guard: COORDINATES,
+        audit: &[A::PanelTransfer],
+        summary: "transfer a panel case out to another area",
+        handler: || post(pages::transfer_out),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/panels/meetings/{meeting}",
+        guard: SITS,
+        audit: &[A::PanelAgendaView],
+        summary: "a meeting's agenda and research",
+        handler: || get(pages::agenda),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/meetings/{meeting}/agenda",
+        guard: COORDINATES,
+        audit: &[A::PanelAgendaBuild],
+        summary: "build the agenda from accepted referrals",
+        handler: || post(pages::build_agenda),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/meetings/{meeting}/publish",
+        guard: COORDINATES,
+        audit: &[A::PanelAgendaPublish],
+        summary: "publish the agenda (opens the panel window)",
+        handler: || post(pages::publish),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/meetings/{meeting}/chase",
+        guard: COORDINATES,
+        audit: &[A::PanelChase],
+        summary: "chase outstanding research",
+        handler: || post(pages::chase),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/meetings/{meeting}/research",
+        guard: Guard::Permission(WorkCases),
+        audit: &[A::PanelResearch],
+        summary: "record the agency's research for a case",
+        handler: || post(pages::research),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/panels/meetings/{meeting}/chair",
+        guard: SITS,
+        audit: &[A::PanelAgendaView],
+        summary: "the chair's view, case by case",
+        handler: || get(pages::chair),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/meetings/{meeting}/attendance",
+        guard: SITS,
+        audit: &[A::PanelMeetingRecord],
+        summary: "record attendance",
+        handler: || post(pages::attendance),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/meetings/{meeting}/discussion",
+        guard: SITS,
+        audit: &[A::PanelMeetingRecord],
+        summary: "record a case's discussion and minutes",
+        handler: || post(pages::discussion),
+    },
+    Route {
+        verb: Verb::Post,
+        path: "/panels/meetings/{meeting}/actions",
+        guard: SITS,
+        audit: &[A::PanelActionAdd],
+        summary: "add an action",
+        handler: || post(pages::add_action),
+    },
+    Route {
+        verb: Verb::Get,
+        path: "/panels/meetings/{meeting}/minutes",
+        guard: SITS,
+        audit: &[A::PanelMinutesRead],
+        summary: "the minutes, one case per page in print",
+        handler: || get(pages::minutes),
+    },
+];
