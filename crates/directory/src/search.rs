@@ -408,6 +408,18 @@ impl SearchIndex {
         self.live += 1;
     }
 
+    /// Applies a batch of changes: removes `removals` (ids; unknown ones are ignored), then
+    /// adds or replaces `upserts`. Cheaper than one call per change for more than a few.
+    pub fn apply(&mut self, upserts: Vec<ValidService>, removals: &[String]) {
+        for id in removals {
+            self.remove_slot(id, true);
+        }
+        for s in upserts {
+            self.insert(s, true);
+        }
+        self.recompute_ranks();
+    }
+
     /// Removes a service; returns whether it was present.
     pub fn remove(&mut self, id: &str) -> bool {
         let removed = self.remove_slot(id, true);

@@ -160,18 +160,49 @@ async fn point_of(state: &AppState, params: &ServicesParams) -> Result<Option<Ge
         }
         return Ok(None);
     };
-    if !state.store().postcodes_loaded().await? {
+    let directory = state.directory();
+    if !directory.postcodes_loaded(state.store()).await? {
         return Err(param(
             "postcode",
             "postcode search is unavailable: no postcode directory is loaded on this server",
         ));
     }
-    match state.store().postcode_point(pc).await? {
-        Some(p) => Ok(Some(GeoPoint {
-            lat: p.lat,
-            lon: p.lon,
-        })),
+    match directory.postcode_point(state.store(), pc).await? {
+        Some(p) => Ok(Some(p)),
         None => Err(param("postcode", format!("`{pc}` is not a known postcode"))),
+    }
+}
+
+/// Refuses a need or taxonomy the directory does not have, rather than answering nothing.
+fn check_terms(
+    terms: &pathways_directory::TermSet,
+    params: &ServicesParams,
+) -> Result<(), ApiError> {
+    if let Some(t) = params.taxonomy_term_id.as_deref()
+        && !terms.contains(t)
+    {
+        return Err(param(
+            "taxonomy_term_id",
+            format!("`{}` is not a known taxonomy term id", short(t)),
+        ));
+    }
+    if let Some(t) = params.taxonomy_id.as_deref()
+        && terms.taxonomy(t).is_none()
+    {
+        return Err(param(
+            "taxonomy_id",
+            format!("`{}` is not a known taxonomy id", short(t)),
+        ));
+    }
+    Ok(())
+}
+
+/// A value quoted back in an error, cut to a readable length.
+fn short(v: &str) -> String {
+    if v.chars().count() > 40 {
+        format!("{}…", v.chars().take(40).collect::<String>())
+    } else {
+        v.to_string()
     }
 }
 
@@ -198,59 +229,19 @@ async fn services(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
-    let params = ServicesParams::from_pairs(borrowed(&pairs))?;
+    let params = ServicesParams::from_pairs(borrowed(&pairs), oruk::SERVICES_PARAMS)?;
     let ndjson = wants_ndjson(&pairs, &headers)?;
     let point = point_of(&state, &params).await?;
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
-    if let Some(p) = point {
-        // With a postcode, keep services with a public location within `proximity`, nearest
-        // first unless keywords rank them.
-        let mut query = params.to_query();
-        query.near = Some(p);
-        query.within_m = params.proximity;
-        if params.search.is_none() {
-            query.sort = pathways_directory::SortOrder::Distance;
-        }
-        let res = index.search(
-            &query,
-            params
-                .paging
-                .page
-                .saturating_sub(1)
-                .saturating_mul(params.paging.per_page),
-            params.paging.per_page,
-        );
-        if ndjson {
-            let all = index.search(&query, 0, usize::MAX);
-            let mut out = Vec::new();
-            for h in &all.hits {
-                out.extend_from_slice(
-                    serde_json::to_string(&h.service.public_view())
-                        .expect("a service always serialises")
-                        .as_bytes(),
-                );
-                out.push(b'\n');
-            }
-            return Ok(ndjson_response(out));
-        }
-        let items: Vec<Value> = res
-            .hits
-            .iter()
-            .map(|h| oruk::service_list_item(h.service.service()))
-            .collect();
-        let page = oruk::Page::new(items, res.total, params.paging.page, params.paging.per_page);
-        return Ok(json_response(
-            &serde_json::to_value(page).expect("pages serialise"),
-        ));
-    }
+    check_terms(index.terms(), &params)?;
     if ndjson {
         let mut out = Vec::new();
-        oruk::services_ndjson(&index, &params, &mut out)
+        oruk::services_ndjson(&index, &params, point, &mut out)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         return Ok(ndjson_response(out));
     }
-    Ok(json_response(&oruk::services_page(&index, &params)))
+    Ok(json_response(&oruk::services_page(&index, &params, point)))
 }
 
 fn ndjson_response(body: Vec<u8>) -> Response {
@@ -281,10 +272,11 @@ async fn service_at_locations(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
-    let params = ServicesParams::from_pairs(borrowed(&pairs))?;
+    let params = ServicesParams::from_pairs(borrowed(&pairs), oruk::SERVICE_AT_LOCATIONS_PARAMS)?;
     let point = point_of(&state, &params).await?;
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
+    check_terms(index.terms(), &params)?;
     Ok(json_response(&oruk::service_at_locations_page(
         &index, &params, point,
     )))
@@ -306,6 +298,7 @@ async fn taxonomies(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
+    oruk::check_names(borrowed(&pairs), oruk::TAXONOMIES_PARAMS)?;
     let paging = oruk::parse_paging(borrowed(&pairs))?;
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
@@ -328,6 +321,7 @@ async fn taxonomy_terms(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
+    oruk::check_names(borrowed(&pairs), oruk::TAXONOMY_TERMS_PARAMS)?;
     let paging = oruk::parse_paging(borrowed(&pairs))?;
     let taxonomy_id = pairs
         .iter()
