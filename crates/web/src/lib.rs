@@ -157,7 +157,7 @@ pub fn router(state: AppState) -> Router {
         .merge(login::routes())
         .merge(admin::routes())
         .merge(referrals::routes())
-        .merge(directory::routes())
+        .merge(directory::routes(&state))
         .merge(insight::routes())
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf))

@@ -30,10 +30,13 @@ use tokio::sync::{OnceCell, RwLock, watch};
 
 use crate::AppState;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(public::routes())
-        .merge(oruk::routes())
+        .merge(oruk::routes(state))
+        // Search pages and feeds are large and compress well; sent compressed only to a
+        // client that asks (Accept-Encoding: br or gzip).
+        .layer(tower_http::compression::CompressionLayer::new())
         .merge(editor::routes())
 }
 
@@ -97,6 +100,8 @@ struct Postcodes {
 
 struct Live {
     index: Arc<RwLock<SearchIndex>>,
+    /// When the directory last changed (seconds since the epoch), as the store says.
+    changed_at: std::sync::atomic::AtomicI64,
     progress: watch::Sender<Progress>,
     services: Topic,
     taxonomy: Topic,
@@ -135,6 +140,7 @@ impl Directory {
                         TermSet::needs(),
                         Vec::new(),
                     ))),
+                    changed_at: std::sync::atomic::AtomicI64::new(0),
                     progress: watch::channel(Progress::Building).0,
                     services: changes.topic(TOPIC_SERVICES),
                     taxonomy: changes.topic(TOPIC_TAXONOMY),
@@ -162,6 +168,24 @@ impl Directory {
                 _ => Ok(()),
             },
         }
+    }
+
+    /// What an answer built from the index depends on: the versions it holds (services,
+    /// taxonomy, postcodes) and when the directory last changed; after catching up as
+    /// [`Directory::index`] does. The same on every instance holding the same versions.
+    pub async fn validator(&self, store: &Store) -> Result<(String, i64), DataError> {
+        self.index(store).await?;
+        let live = self.live(store).await;
+        let Progress::Ready { services, taxonomy } = *live.progress.borrow() else {
+            return Err(DataError::NotReady(
+                "the directory index is not built".into(),
+            ));
+        };
+        let postcodes = live.postcodes_topic.version();
+        Ok((
+            format!("{services}.{taxonomy}.{postcodes}"),
+            live.changed_at.load(std::sync::atomic::Ordering::Relaxed),
+        ))
     }
 
     /// True once the index is built.
@@ -282,6 +306,8 @@ async fn follow(store: Store, live: std::sync::Weak<Live>) {
             Ok(b) => {
                 let Some(l) = live.upgrade() else { return };
                 *l.index.write().await = b.index;
+                l.changed_at
+                    .store(b.changed_at, std::sync::atomic::Ordering::Relaxed);
                 l.progress.send_replace(Progress::Ready {
                     services: b.services,
                     taxonomy: b.taxonomy,
@@ -315,6 +341,14 @@ struct Built {
     index: SearchIndex,
     services: i64,
     taxonomy: i64,
+    changed_at: i64,
+}
+
+/// When the directory's services or taxonomy last changed, as the store says.
+async fn last_change(store: &Store) -> Result<i64, DataError> {
+    let s = store.changed_at(TOPIC_SERVICES).await?.unwrap_or(0);
+    let t = store.changed_at(TOPIC_TAXONOMY).await?.unwrap_or(0);
+    Ok(s.max(t))
 }
 
 async fn build(store: &Store) -> Result<Built, DataError> {
@@ -323,6 +357,7 @@ async fn build(store: &Store) -> Result<Built, DataError> {
     let taxonomy = store.change_version(TOPIC_TAXONOMY).await?;
     let services = store.change_version(TOPIC_SERVICES).await?;
     let terms = load_terms(store).await?;
+    let changed_at = last_change(store).await?;
     let (list, skipped) = load_services(store, &terms).await?;
     for (id, errors) in &skipped {
         tracing::warn!(%id, problems = errors.len(), "stored directory service no longer validates; left out of search");
@@ -340,6 +375,7 @@ async fn build(store: &Store) -> Result<Built, DataError> {
         index,
         services,
         taxonomy,
+        changed_at,
     })
 }
 
@@ -364,6 +400,8 @@ async fn catch_up(store: &Store, live: &Live) -> Result<(), DataError> {
     let Some(rows) = changed else {
         let b = build(store).await?;
         *live.index.write().await = b.index;
+        live.changed_at
+            .store(b.changed_at, std::sync::atomic::Ordering::Relaxed);
         live.progress.send_replace(Progress::Ready {
             services: b.services,
             taxonomy: b.taxonomy,
@@ -376,6 +414,7 @@ async fn catch_up(store: &Store, live: &Live) -> Result<(), DataError> {
         .max()
         .unwrap_or(0)
         .max(services);
+    let changed_at = last_change(store).await?;
     let terms = live.index.read().await.terms().clone();
     let mut upserts = Vec::new();
     let mut removals = Vec::new();
@@ -394,6 +433,8 @@ async fn catch_up(store: &Store, live: &Live) -> Result<(), DataError> {
     }
     let n = upserts.len() + removals.len();
     live.index.write().await.apply(upserts, &removals);
+    live.changed_at
+        .store(changed_at, std::sync::atomic::Ordering::Relaxed);
     live.progress.send_replace(Progress::Ready {
         services: newest,
         taxonomy: held_t.max(taxonomy),

@@ -6,9 +6,9 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pathways_directory::oruk::{self, ParamError, ServicesParams};
@@ -20,7 +20,7 @@ use crate::AppState;
 /// Our own OpenAPI description of the endpoints below (the server URL is filled in per request).
 const OPENAPI: &str = include_str!("openapi.json");
 
-pub(super) fn routes() -> Router<AppState> {
+pub(super) fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/oruk", get(root))
         .route("/oruk/", get(root))
@@ -34,6 +34,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/oruk/taxonomy_terms", get(taxonomy_terms))
         .route("/oruk/taxonomy_terms/{id}", get(taxonomy_term))
         .route("/oruk/{*rest}", get(unknown))
+        .layer(middleware::from_fn_with_state(state.clone(), conditional))
         .layer(middleware::map_response(cors))
 }
 
@@ -43,6 +44,75 @@ async fn cors(mut res: Response) -> Response {
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
+    res
+}
+
+/// Makes every `/oruk` answer cacheable by validation: an `ETag` naming the directory
+/// versions it was built from and the request (path, query and the `Accept` header, which
+/// chooses ndjson), and `Last-Modified`, the last change to the directory. A client that
+/// sends back a tag still current, or a date not older than the last change, gets `304 Not
+/// Modified` without the search being run or the page built.
+async fn conditional(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Ok((versions, changed_at)) = state.directory().validator(state.store()).await else {
+        return next.run(req).await;
+    };
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    use std::hash::{Hash as _, Hasher as _};
+    req.uri().path().hash(&mut hasher);
+    req.uri().query().hash(&mut hasher);
+    req.headers()
+        .get(header::ACCEPT)
+        .map(HeaderValue::as_bytes)
+        .hash(&mut hasher);
+    let etag = format!("\"{versions}.{:016x}\"", hasher.finish());
+    let last_modified = (changed_at > 0)
+        .then(|| time::OffsetDateTime::from_unix_timestamp(changed_at).ok())
+        .flatten()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc2822)
+                .ok()
+        })
+        .map(|t| t.replace("+0000", "GMT"));
+    let h = req.headers();
+    let not_modified = match h.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        Some(tags) => tags
+            .split(',')
+            .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag),
+        None => h
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                time::OffsetDateTime::parse(
+                    &v.replace("GMT", "+0000"),
+                    &time::format_description::well_known::Rfc2822,
+                )
+                .ok()
+            })
+            .is_some_and(|since| changed_at > 0 && since.unix_timestamp() >= changed_at),
+    };
+    let mut res = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        next.run(req).await
+    };
+    if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
+        let h = res.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            h.insert(header::ETAG, v);
+        }
+        if let Some(v) = last_modified.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            h.insert(header::LAST_MODIFIED, v);
+        }
+        // Open data: anyone may keep a copy, but must check it is current before use.
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, no-cache"),
+        );
+        h.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Accept-Encoding"),
+        );
+    }
     res
 }
 
