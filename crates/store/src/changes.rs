@@ -116,6 +116,14 @@ impl Store {
         Ok(())
     }
 
+    /// The same database and pool, with change versions of its own, as another process on
+    /// the database would hold them (for tests of what other processes see).
+    pub fn as_other_process(&self) -> Store {
+        let mut other = self.clone();
+        other.changes = Arc::default();
+        other
+    }
+
     /// One topic's version as stored (0 before the first change).
     pub async fn change_version(&self, topic: &str) -> Result<i64, StoreError> {
         let v: Option<i64> =
