@@ -172,7 +172,7 @@ async fn taxonomy_round_trips_in_order() {
         );
         assert!(
             !store
-                .seed_directory_taxonomy(&[tax.clone()], &[])
+                .seed_directory_taxonomy(std::slice::from_ref(&tax), &[])
                 .await
                 .expect("seed again"),
             "seeding writes only an empty taxonomy"
