@@ -218,7 +218,8 @@ pub async fn import_file(
         .with_context(|| format!("cannot import {}", file.display()))
 }
 
-/// Parses and validates a feed, then upserts the good records in one transaction.
+/// Parses and validates a feed, then upserts the good records in one transaction with its
+/// audit entry; running servers on the same database pick the change up within a second.
 pub async fn import_bytes(
     store: &Store,
     bytes: &[u8],
@@ -229,16 +230,9 @@ pub async fn import_bytes(
     let ParsedFeed {
         services, rejected, ..
     } = parse_feed(bytes, &terms, ImportOptions { max_bytes, strict })?;
+    // The services, their `directory_import` audit entry and the change version every
+    // running instance follows commit together.
     let imported = pathways_web::directory::save_services(store, &services, "import").await?;
-    store
-        .audit(pathways_web::auth::system_event(
-            "directory_import",
-            "directory",
-            "",
-            "cli",
-            "allowed",
-        ))
-        .await?;
     Ok(ImportReport { imported, rejected })
 }
 

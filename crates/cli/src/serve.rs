@@ -66,12 +66,33 @@ pub async fn run_until_shutdown(
         );
     }
     let drain = web.request_timeout + std::time::Duration::from_secs(5);
+    let started = std::time::Instant::now();
     let state = pathways_web::AppState::new(store.clone(), web, app);
+    // The directory's search index is built now, not on the first search; `/readyz`
+    // answers 503 until it is.
+    state.directory().start(&store).await;
+    let ready_state = state.clone();
+    let ready_store = store.clone();
+    let ready = tokio::spawn(async move {
+        while ready_state
+            .directory()
+            .wait_ready(&ready_store, std::time::Duration::from_secs(60))
+            .await
+            .is_err()
+        {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        tracing::info!(
+            millis = started.elapsed().as_millis() as u64,
+            "ready: the directory index is built"
+        );
+    });
     let app = pathways_web::router(state);
     let outbox = pathways_web::notify::spawn_worker(store.clone(), notify);
     tracing::info!(%addr, "serving");
     crate::server::serve(listener, app, limits, shutdown_signal(), drain).await;
     outbox.abort();
+    ready.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

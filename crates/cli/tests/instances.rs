@@ -231,3 +231,100 @@ fn a_start_up_that_cannot_connect_prints_the_servers_reason() {
         "{err}"
     );
 }
+
+/// A directory change made by another process on the shared database reaches every
+/// instance within a second or two: a new service appears, and a location newly marked
+/// confidential (a refuge's address) disappears from the public pages and the feed.
+#[test]
+fn directory_changes_reach_every_instance() {
+    use pathways_directory::generate::{GenerateOptions, generate};
+    let Some(cluster) = Cluster::start(2, Duration::ZERO) else {
+        return;
+    };
+    let terms = pathways_directory::TermSet::needs();
+    let generated = generate(
+        &terms,
+        &GenerateOptions {
+            seed: 3,
+            services: 40,
+            today: time::OffsetDateTime::now_utc().date(),
+        },
+    );
+    let service = generated
+        .iter()
+        .find(|s| {
+            matches!(
+                s.service().status,
+                pathways_directory::model::Status::Active
+            ) && s
+                .service()
+                .public_locations()
+                .any(|l| !l.addresses.is_empty())
+        })
+        .expect("a service with a public address")
+        .clone();
+    let id = service.id().to_string();
+    let postcode = service
+        .service()
+        .public_locations()
+        .flat_map(|l| l.addresses.iter())
+        .map(|a| a.postal_code.clone())
+        .next()
+        .expect("an address");
+    // Both instances have built their index before the change.
+    for i in &cluster.instances {
+        assert_eq!(i.get(&format!("/oruk/services/{id}"), &[]).0, 404);
+    }
+    cluster
+        .run(pathways_web::directory::save_services(
+            cluster.store(),
+            std::slice::from_ref(&service),
+            "import",
+        ))
+        .expect("import");
+    let started = Instant::now();
+    cluster.wait_until(
+        Duration::from_secs(10),
+        "both instances serve the new service",
+        |c| {
+            c.instances
+                .iter()
+                .all(|i| i.get(&format!("/oruk/services/{id}"), &[]).0 == 200)
+        },
+    );
+    let seen_in = started.elapsed();
+    assert!(seen_in < Duration::from_secs(3), "took {seen_in:?}");
+    for i in &cluster.instances {
+        let (_, page) = i.get(&format!("/support/services/{id}"), &[]);
+        assert!(page.contains(&postcode), "the address is public before");
+    }
+    // The location becomes confidential (a refuge): its address must leave every instance.
+    let mut changed = service.service().clone();
+    for sal in &mut changed.service_at_locations {
+        if let Some(l) = sal.location.as_mut() {
+            l.confidential = true;
+        }
+    }
+    let changed = pathways_directory::validate_service(changed, &terms).expect("valid");
+    cluster
+        .run(pathways_web::directory::save_services(
+            cluster.store(),
+            &[changed],
+            "import",
+        ))
+        .expect("update");
+    let started = Instant::now();
+    cluster.wait_until(
+        Duration::from_secs(10),
+        "the address is gone everywhere",
+        |c| {
+            c.instances.iter().all(|i| {
+                let (_, page) = i.get(&format!("/support/services/{id}"), &[]);
+                let (_, feed) = i.get(&format!("/oruk/services/{id}"), &[]);
+                !page.contains(&postcode) && !feed.contains(&postcode)
+            })
+        },
+    );
+    let hidden_in = started.elapsed();
+    assert!(hidden_in < Duration::from_secs(3), "took {hidden_in:?}");
+}

@@ -76,10 +76,13 @@ fn bench(c: &mut Criterion) {
             b.iter(|| idx.search(q, 0, 20))
         });
     }
-    let params = oruk::ServicesParams::from_pairs([("search", "counselling"), ("per_page", "50")])
-        .expect("params");
+    let params = oruk::ServicesParams::from_pairs(
+        [("search", "counselling"), ("per_page", "50")],
+        pathways_directory::oruk::SERVICES_PARAMS,
+    )
+    .expect("params");
     g.bench_function("oruk_services_page_search", |b| {
-        b.iter(|| oruk::services_page(&idx, &params).to_string())
+        b.iter(|| oruk::services_page(&idx, &params, None).to_string())
     });
     g.finish();
 }

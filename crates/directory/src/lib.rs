@@ -2,6 +2,7 @@
 //! feed import/export, the shipped needs taxonomy, in-memory search, ORUK documents and a demo generator.
 
 pub mod export;
+pub mod find;
 pub mod generate;
 pub mod import;
 pub mod model;
@@ -13,6 +14,7 @@ pub mod text;
 pub mod validate;
 
 pub use export::{Audience, ExportFormat, write_feed, write_feed_for};
+pub use find::Find;
 pub use import::{FeedFormat, ImportError, ImportOptions, ParsedFeed, parse_feed, read_limited};
 pub use model::Service;
 pub use search::{GeoPoint, Hit, Query, SearchIndex, SearchPage, SortOrder, StatusFilter};

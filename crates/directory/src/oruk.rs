@@ -5,8 +5,9 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+use crate::find::{Find, MAX_WORDS};
 use crate::model::Service;
-use crate::search::{GeoPoint, Query, SearchIndex, SortOrder, StatusFilter, haversine_m};
+use crate::search::{GeoPoint, SearchIndex, haversine_m};
 use crate::taxonomy::TermSet;
 use crate::validate::{DAY_CODES, ValidService, parse_clock, parse_date, parse_datetime};
 
@@ -190,12 +191,81 @@ pub fn parse_day(v: &str) -> Option<u8> {
     })
 }
 
+/// The parameters `/services` accepts.
+pub const SERVICES_PARAMS: &[&str] = &[
+    "search",
+    "taxonomy_term_id",
+    "taxonomy_id",
+    "minimum_age",
+    "maximum_age",
+    "day",
+    "start_time",
+    "end_time",
+    "modified_after",
+    "postcode",
+    "proximity",
+    "page",
+    "per_page",
+    "format",
+];
+/// The parameters `/service_at_locations` accepts.
+pub const SERVICE_AT_LOCATIONS_PARAMS: &[&str] = &[
+    "search",
+    "taxonomy_term_id",
+    "taxonomy_id",
+    "minimum_age",
+    "maximum_age",
+    "day",
+    "start_time",
+    "end_time",
+    "modified_after",
+    "postcode",
+    "proximity",
+    "page",
+    "per_page",
+];
+/// The parameters `/taxonomies` accepts.
+pub const TAXONOMIES_PARAMS: &[&str] = &["page", "per_page"];
+/// The parameters `/taxonomy_terms` accepts.
+pub const TAXONOMY_TERMS_PARAMS: &[&str] = &["taxonomy_id", "page", "per_page"];
+
+/// Refuses a parameter the endpoint does not know (so a misspelt filter is not silently
+/// ignored) and a parameter given twice (so it is never unclear which one applies).
+pub fn check_names<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    allowed: &[&str],
+) -> Result<(), ParamError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for (k, _) in pairs {
+        if !allowed.contains(&k) {
+            return Err(ParamError {
+                name: k.into(),
+                message: format!(
+                    "`{k}` is not a parameter of this endpoint (it accepts {})",
+                    allowed.join(", ")
+                ),
+            });
+        }
+        if seen.contains(&k) {
+            return Err(ParamError {
+                name: k.into(),
+                message: format!("`{k}` is given more than once; give it once"),
+            });
+        }
+        seen.push(k);
+    }
+    Ok(())
+}
+
 impl ServicesParams {
-    /// Parses query pairs; unknown names (e.g. `full`, `format`) are ignored, empty values
-    /// count as absent, and bad values are errors naming the parameter.
+    /// Parses query pairs: names outside `allowed` and repeated names are errors, empty
+    /// values count as absent, and bad values are errors naming the parameter.
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        allowed: &[&str],
     ) -> Result<ServicesParams, ParamError> {
+        let pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+        check_names(pairs.iter().copied(), allowed)?;
         let pairs: Vec<(&str, &str)> = pairs
             .into_iter()
             .filter(|(_, v)| !v.trim().is_empty())
@@ -210,13 +280,28 @@ impl ServicesParams {
                 message,
             };
             match k {
-                "search" => p.search = Some(v.to_string()),
+                "search" => {
+                    if v.chars().count() > MAX_WORDS {
+                        return Err(bad(format!(
+                            "`search` is longer than {MAX_WORDS} characters; use a few words"
+                        )));
+                    }
+                    p.search = Some(v.to_string())
+                }
                 "taxonomy_term_id" => p.taxonomy_term_id = Some(v.trim().to_string()),
                 "taxonomy_id" => p.taxonomy_id = Some(v.trim().to_string()),
                 "minimum_age" => p.minimum_age = Some(num(k, v)?),
                 "maximum_age" => p.maximum_age = Some(num(k, v)?),
                 "proximity" => p.proximity = Some(num(k, v)?),
-                "postcode" => p.postcode = Some(v.trim().to_string()),
+                "postcode" => {
+                    if v.len() > 16 {
+                        return Err(bad(format!(
+                            "`{}…` is not a postcode",
+                            v.chars().take(16).collect::<String>()
+                        )));
+                    }
+                    p.postcode = Some(v.trim().to_string())
+                }
                 "day" => {
                     p.day = Some(parse_day(v).ok_or_else(|| {
                         bad(format!("`{v}` is not a day (use MO..SU or a day name)"))
@@ -247,26 +332,22 @@ impl ServicesParams {
         Ok(p)
     }
 
-    /// The search these parameters describe (every status; keyword relevance when searching,
-    /// otherwise by name).
-    pub fn to_query(&self) -> Query {
-        Query {
-            text: self.search.clone(),
+    /// The search these parameters describe, from `near` (the resolved `postcode`): the
+    /// directory's one query path, shared with the public pages.
+    pub fn find(&self, near: Option<GeoPoint>) -> Find {
+        Find {
+            words: self.search.clone(),
             need: self.taxonomy_term_id.clone(),
             taxonomy_id: self.taxonomy_id.clone(),
-            minimum_age_at_least: self.minimum_age,
-            maximum_age_at_most: self.maximum_age,
+            minimum_age: self.minimum_age,
+            maximum_age: self.maximum_age,
             day: self.day,
             start_time: self.start_time,
             end_time: self.end_time,
             modified_after: self.modified_after,
-            status: StatusFilter::All,
-            sort: if self.search.is_some() {
-                SortOrder::Relevance
-            } else {
-                SortOrder::Name
-            },
-            ..Query::default()
+            near,
+            within_m: self.proximity,
+            ..Find::default()
         }
     }
 }
@@ -360,13 +441,16 @@ pub fn service_list_item(s: &Service) -> Value {
     Value::Object(m)
 }
 
-/// `GET /services`: one page of list items under the page envelope.
-pub fn services_page(index: &SearchIndex, params: &ServicesParams) -> Value {
-    let res = index.search(
-        &params.to_query(),
-        params.paging.offset(),
-        params.paging.per_page,
-    );
+/// `GET /services`: one page of list items under the page envelope; `near` is the
+/// resolved `postcode`.
+pub fn services_page(
+    index: &SearchIndex,
+    params: &ServicesParams,
+    near: Option<GeoPoint>,
+) -> Value {
+    let res = params
+        .find(near)
+        .run(index, params.paging.page, params.paging.per_page);
     let items = res
         .hits
         .iter()
@@ -384,9 +468,10 @@ pub fn services_page(index: &SearchIndex, params: &ServicesParams) -> Value {
 pub fn services_ndjson<W: std::io::Write>(
     index: &SearchIndex,
     params: &ServicesParams,
+    near: Option<GeoPoint>,
     out: &mut W,
 ) -> std::io::Result<()> {
-    let res = index.search(&params.to_query(), 0, usize::MAX);
+    let res = params.find(near).run(index, 1, usize::MAX);
     for h in &res.hits {
         out.write_all(
             serde_json::to_string(&public_service(h.service.service()))
@@ -425,7 +510,7 @@ pub fn service_at_locations_page(
     params: &ServicesParams,
     point: Option<GeoPoint>,
 ) -> Value {
-    let res = index.search(&params.to_query(), 0, usize::MAX);
+    let res = params.find(None).run(index, 1, usize::MAX);
     let mut rows: Vec<(Option<f64>, &ValidService, usize)> = Vec::new();
     for h in &res.hits {
         let s = h.service.service();

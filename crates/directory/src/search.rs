@@ -211,6 +211,116 @@ struct Doc {
     status: Status,
 }
 
+/// Grid cell size in degrees (about 560 m north–south, 350 m east–west in London).
+const CELL_DEG: f64 = 0.005;
+/// Metres per degree of latitude (mean Earth radius).
+const M_PER_DEG: f64 = EARTH_R * std::f64::consts::PI / 180.0;
+/// Most cells a radius search visits before scanning every service is cheaper.
+const MAX_CELLS: i64 = 20_000;
+
+/// The grid cell of a point: (row by latitude, column by longitude).
+fn cell_of(p: &UnitPoint) -> (i32, i32) {
+    let lat = p.z.clamp(-1.0, 1.0).asin().to_degrees();
+    let lon = p.y.atan2(p.x).to_degrees();
+    cell_of_deg(lat, lon)
+}
+
+fn cell_of_deg(lat: f64, lon: f64) -> (i32, i32) {
+    (
+        (lat / CELL_DEG).floor() as i32,
+        (lon / CELL_DEG).floor() as i32,
+    )
+}
+
+/// A uniform latitude/longitude grid over the services' public locations: distance
+/// searches visit the cells around the searcher instead of every service.
+#[derive(Debug, Default)]
+struct Grid {
+    cells: HashMap<(i32, i32), Vec<u32>>,
+}
+
+impl Grid {
+    fn add(&mut self, cell: (i32, i32), slot: u32) {
+        let list = self.cells.entry(cell).or_default();
+        if let Err(pos) = list.binary_search(&slot) {
+            list.insert(pos, slot);
+        }
+    }
+
+    fn remove(&mut self, cell: (i32, i32), slot: u32) {
+        if let Some(list) = self.cells.get_mut(&cell) {
+            if let Ok(pos) = list.binary_search(&slot) {
+                list.remove(pos);
+            }
+            if list.is_empty() {
+                self.cells.remove(&cell);
+            }
+        }
+    }
+
+    /// Slots in the cells `rows` × `cols`.
+    fn visit(
+        &self,
+        rows: std::ops::RangeInclusive<i32>,
+        cols: std::ops::RangeInclusive<i32>,
+        mut f: impl FnMut(u32),
+    ) -> usize {
+        let mut found = 0;
+        for r in rows {
+            for c in cols.clone() {
+                if let Some(list) = self.cells.get(&(r, c)) {
+                    found += 1;
+                    list.iter().for_each(|&s| f(s));
+                }
+            }
+        }
+        found
+    }
+
+    /// The ring of cells at Chebyshev distance `k` from `center`.
+    fn ring(&self, center: (i32, i32), k: i32, mut f: impl FnMut(u32)) -> usize {
+        let (r0, c0) = center;
+        if k == 0 {
+            return self.visit(r0..=r0, c0..=c0, f);
+        }
+        self.visit(r0 - k..=r0 - k, c0 - k..=c0 + k, &mut f)
+            + self.visit(r0 + k..=r0 + k, c0 - k..=c0 + k, &mut f)
+            + self.visit(r0 - k + 1..=r0 + k - 1, c0 - k..=c0 - k, &mut f)
+            + self.visit(r0 - k + 1..=r0 + k - 1, c0 + k..=c0 + k, &mut f)
+    }
+
+    /// The cells covering a circle of `m` metres round `p`, or `None` when there would be
+    /// more than [`MAX_CELLS`] of them.
+    fn cover(
+        p: GeoPoint,
+        m: f64,
+    ) -> Option<(std::ops::RangeInclusive<i32>, std::ops::RangeInclusive<i32>)> {
+        let dlat = m / M_PER_DEG;
+        let lat_hi = (p.lat.abs() + dlat).min(89.9);
+        let dlon = (dlat / lat_hi.to_radians().cos()).min(180.0);
+        let (r0, c0) = cell_of_deg(p.lat - dlat, p.lon - dlon);
+        let (r1, c1) = cell_of_deg(p.lat + dlat, p.lon + dlon);
+        let n = (i64::from(r1) - i64::from(r0) + 1) * (i64::from(c1) - i64::from(c0) + 1);
+        (n <= MAX_CELLS).then_some((r0..=r1, c0..=c1))
+    }
+
+    /// A lower bound, in metres, on the distance from `p` to any point outside the block of
+    /// cells within Chebyshev distance `k` of `p`'s cell.
+    fn outside_bound(p: GeoPoint, k: i32) -> f64 {
+        let (r, c) = cell_of_deg(p.lat, p.lon);
+        let south = p.lat - f64::from(r - k) * CELL_DEG;
+        let north = f64::from(r + k + 1) * CELL_DEG - p.lat;
+        let west = p.lon - f64::from(c - k) * CELL_DEG;
+        let east = f64::from(c + k + 1) * CELL_DEG - p.lon;
+        // East–west degrees are shortest at the block's edge farthest from the equator.
+        let lat_far = (p.lat.abs() + f64::from(k + 1) * CELL_DEG).min(89.9);
+        let lon_m = M_PER_DEG * lat_far.to_radians().cos();
+        (south.min(north) * M_PER_DEG)
+            .min(west.min(east) * lon_m)
+            .max(0.0)
+    }
+}
+
 const W_NAME: f32 = 3.0;
 const W_TERMS: f32 = 2.0;
 const W_ORG: f32 = 1.5;
@@ -242,6 +352,10 @@ pub struct SearchIndex {
     rank: Vec<u32>,
     total_len: f64,
     live: usize,
+    /// Live services of a public status.
+    live_public: usize,
+    /// The spatial index: slots with a public location in each grid cell.
+    grid: Grid,
 }
 
 impl SearchIndex {
@@ -259,6 +373,8 @@ impl SearchIndex {
             rank: Vec::new(),
             total_len: 0.0,
             live: 0,
+            live_public: 0,
+            grid: Grid::default(),
         }
     }
 
@@ -395,6 +511,12 @@ impl SearchIndex {
             point: doc.points.first().copied(),
             more_points: doc.points.len() > 1,
         };
+        for p in &doc.points {
+            self.grid.add(cell_of(p), slot);
+        }
+        if self.hot[slot as usize].public {
+            self.live_public += 1;
+        }
         self.docs[slot as usize] = Some(doc);
         if keep_order {
             let pos = self
@@ -406,6 +528,18 @@ impl SearchIndex {
         }
         self.by_id.insert(id, slot);
         self.live += 1;
+    }
+
+    /// Applies a batch of changes: removes `removals` (ids; unknown ones are ignored), then
+    /// adds or replaces `upserts`. Cheaper than one call per change for more than a few.
+    pub fn apply(&mut self, upserts: Vec<ValidService>, removals: &[String]) {
+        for id in removals {
+            self.remove_slot(id, true);
+        }
+        for s in upserts {
+            self.insert(s, true);
+        }
+        self.recompute_ranks();
     }
 
     /// Removes a service; returns whether it was present.
@@ -445,6 +579,12 @@ impl SearchIndex {
             self.order.swap_remove(pos);
         }
         self.total_len -= f64::from(doc.len);
+        for p in &doc.points {
+            self.grid.remove(cell_of(p), slot);
+        }
+        if self.hot[slot as usize].public {
+            self.live_public -= 1;
+        }
         self.hot[slot as usize] = Hot::default();
         self.free.push(slot);
         self.live -= 1;
@@ -590,6 +730,95 @@ impl SearchIndex {
         }
     }
 
+    /// Nearest first with no other criterion than the status ("near me"): visits the grid
+    /// in rings round the searcher until the page is certain, instead of measuring the
+    /// distance to every service. Services with no public location follow, by name.
+    fn nearest_page(
+        &self,
+        q: &Query,
+        p: GeoPoint,
+        offset: usize,
+        limit: usize,
+    ) -> Option<SearchPage> {
+        let want = offset.saturating_add(limit);
+        let total = match q.status {
+            StatusFilter::Public => self.live_public,
+            StatusFilter::All => self.live,
+        };
+        let up = UnitPoint::new(p);
+        let center = cell_of_deg(p.lat, p.lon);
+        let cells = self.grid.cells.len();
+        let mut visited = 0;
+        let mut found: Vec<(u32, f64)> = Vec::new();
+        // A service with several locations may sit in several cells: count it once.
+        let mut seen: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut k = 0;
+        loop {
+            if k > 4000 {
+                return None;
+            }
+            visited += self.grid.ring(center, k, |slot| {
+                let h = &self.hot[slot as usize];
+                if h.live && (q.status == StatusFilter::All || h.public) && seen.insert(slot) {
+                    found.push((slot, self.nearest(slot, &up).unwrap_or(f64::INFINITY)));
+                }
+            });
+            let all = visited >= cells;
+            let bound = m_to_chord2(Grid::outside_bound(p, k));
+            if all || found.iter().filter(|(_, d)| *d <= bound).count() >= want {
+                break;
+            }
+            k += 1;
+        }
+        let rank = |slot: u32| self.rank[slot as usize];
+        found.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then_with(|| rank(a.0).cmp(&rank(b.0))));
+        let mut page: Vec<(u32, f64)> = found.into_iter().skip(offset).take(limit).collect();
+        if page.len() < limit && visited >= cells {
+            // Past the located services: those with no public location, by name.
+            let located = self.live_located(q.status);
+            let skip = offset.saturating_sub(located);
+            page.extend(
+                self.order
+                    .iter()
+                    .filter(|&&s| {
+                        let h = &self.hot[s as usize];
+                        h.live && (q.status == StatusFilter::All || h.public) && h.point.is_none()
+                    })
+                    .skip(skip)
+                    .take(limit - page.len())
+                    .map(|&s| (s, f64::INFINITY)),
+            );
+        }
+        Some(SearchPage {
+            total,
+            hits: page
+                .into_iter()
+                .map(|(slot, d)| self.hit(slot, 0.0, d))
+                .collect(),
+        })
+    }
+
+    /// Live services of the status with a public location.
+    fn live_located(&self, status: StatusFilter) -> usize {
+        self.hot
+            .iter()
+            .filter(|h| h.live && h.point.is_some() && (status == StatusFilter::All || h.public))
+            .count()
+    }
+
+    fn hit(&self, slot: u32, score: f32, chord2: f64) -> Hit {
+        Hit {
+            service: Arc::clone(
+                &self.docs[slot as usize]
+                    .as_ref()
+                    .expect("hits are live")
+                    .service,
+            ),
+            score,
+            distance_m: chord2.is_finite().then(|| chord2_to_m(chord2)),
+        }
+    }
+
     /// Runs a query and returns `limit` matches from `offset`, with the total count.
     pub fn search(&self, q: &Query, offset: usize, limit: usize) -> SearchPage {
         let need_idx = match &q.need {
@@ -616,6 +845,17 @@ impl SearchIndex {
         let near = q.near.map(UnitPoint::new);
         let max_h = q.within_m.map(m_to_chord2);
         let doc_filters = Self::needs_doc(q);
+        let no_words = q.text.as_deref().is_none_or(|t| t.trim().is_empty());
+        if let Some(p) = q.near
+            && q.sort == SortOrder::Distance
+            && q.within_m.is_none()
+            && no_words
+            && need_idx.is_none()
+            && !doc_filters
+            && let Some(page) = self.nearest_page(q, p, offset, limit)
+        {
+            return page;
+        }
         let keep = |slot: u32, need_checked: bool| -> Option<f64> {
             let h = &self.hot[slot as usize];
             if !h.live || (q.status == StatusFilter::Public && !h.public) {
@@ -646,10 +886,27 @@ impl SearchIndex {
             }
             // A need narrows the candidates to its posting list. Otherwise scan in name order
             // when that is the result order, else in slot order (sequential memory).
+            let area = match (q.near, q.within_m) {
+                (Some(p), Some(m)) => Grid::cover(p, m),
+                _ => None,
+            };
             match need_idx {
                 Some(i) => {
                     for &slot in &self.term_postings[i] {
                         if let Some(dist) = keep(slot, true) {
+                            hits.push((slot, 0.0, dist));
+                        }
+                    }
+                }
+                // Within a distance: only the grid cells covering the circle.
+                None if area.is_some() => {
+                    let (rows, cols) = area.expect("checked");
+                    let mut slots = Vec::new();
+                    self.grid.visit(rows, cols, |s| slots.push(s));
+                    slots.sort_unstable();
+                    slots.dedup();
+                    for slot in slots {
+                        if let Some(dist) = keep(slot, false) {
                             hits.push((slot, 0.0, dist));
                         }
                     }
@@ -747,6 +1004,7 @@ impl SearchIndex {
         };
         let already_ordered = tokens.is_empty()
             && need_idx.is_none()
+            && !(q.near.is_some() && q.within_m.is_some())
             && (q.sort == SortOrder::Name || (q.sort == SortOrder::Relevance && q.near.is_none()));
         let end = offset.saturating_add(limit).min(total);
         if !already_ordered && offset < end {

@@ -22,7 +22,11 @@ const ENVELOPE: [&str; 8] = [
 ];
 
 fn params(pairs: &[(&str, &str)]) -> ServicesParams {
-    ServicesParams::from_pairs(pairs.iter().copied()).expect("valid parameters")
+    ServicesParams::from_pairs(
+        pairs.iter().copied(),
+        pathways_directory::oruk::SERVICES_PARAMS,
+    )
+    .expect("valid parameters")
 }
 
 fn assert_envelope(page: &Value, total: usize, number: usize, size: usize, per_page: usize) {
@@ -60,15 +64,25 @@ fn root_document_is_exact() {
 #[test]
 fn services_pages_have_the_exact_envelope() {
     let idx = index(230);
-    let total = idx.len();
-    assert_eq!(total, 230);
-    let p1 = oruk::services_page(&idx, &params(&[("per_page", "50")]));
+    // Listed: active and temporarily closed services (226 of the 230 generated).
+    let total = idx
+        .services()
+        .filter(|s| {
+            matches!(
+                s.service().status,
+                pathways_directory::model::Status::Active
+                    | pathways_directory::model::Status::TemporarilyClosed
+            )
+        })
+        .count();
+    assert_eq!(total, 226);
+    let p1 = oruk::services_page(&idx, &params(&[("per_page", "50")]), None);
     assert_envelope(&p1, total, 1, 50, 50);
-    let last = oruk::services_page(&idx, &params(&[("per_page", "50"), ("page", "5")]));
-    assert_envelope(&last, total, 5, 30, 50);
-    let beyond = oruk::services_page(&idx, &params(&[("per_page", "50"), ("page", "9")]));
+    let last = oruk::services_page(&idx, &params(&[("per_page", "50"), ("page", "5")]), None);
+    assert_envelope(&last, total, 5, 26, 50);
+    let beyond = oruk::services_page(&idx, &params(&[("per_page", "50"), ("page", "9")]), None);
     assert_envelope(&beyond, total, 9, 0, 50);
-    let none = oruk::services_page(&idx, &params(&[("search", "zzzzunknownword")]));
+    let none = oruk::services_page(&idx, &params(&[("search", "zzzzunknownword")]), None);
     assert_envelope(&none, 0, 1, 0, 50);
     // List items carry only one-to-one fields and the organisation.
     for item in p1["contents"].as_array().expect("array") {
@@ -106,30 +120,70 @@ fn services_pages_have_the_exact_envelope() {
         let p = oruk::services_page(
             &idx,
             &params(&[("per_page", "50"), ("page", &page.to_string())]),
+            None,
         );
         for item in p["contents"].as_array().expect("array") {
             assert!(ids.insert(item["id"].as_str().expect("id").to_string()));
         }
     }
-    assert_eq!(ids.len(), 230);
+    assert_eq!(ids.len(), 226);
 }
 
 #[test]
 fn bad_parameters_name_the_parameter() {
-    let e = ServicesParams::from_pairs([("per_page", "0")]).expect_err("rejected");
+    let e = ServicesParams::from_pairs(
+        [("per_page", "0")],
+        pathways_directory::oruk::SERVICES_PARAMS,
+    )
+    .expect_err("rejected");
     assert_eq!(e.name, "per_page");
-    let e = ServicesParams::from_pairs([("day", "someday")]).expect_err("rejected");
+    let e = ServicesParams::from_pairs(
+        [("day", "someday")],
+        pathways_directory::oruk::SERVICES_PARAMS,
+    )
+    .expect_err("rejected");
     assert_eq!(
         e.to_string(),
         "query parameter `day`: `someday` is not a day (use MO..SU or a day name)"
     );
-    let e = ServicesParams::from_pairs([("start_time", "25:00")]).expect_err("rejected");
+    let e = ServicesParams::from_pairs(
+        [("start_time", "25:00")],
+        pathways_directory::oruk::SERVICES_PARAMS,
+    )
+    .expect_err("rejected");
     assert_eq!(e.name, "start_time");
-    let e = ServicesParams::from_pairs([("modified_after", "yesterday")]).expect_err("rejected");
+    let e = ServicesParams::from_pairs(
+        [("modified_after", "yesterday")],
+        pathways_directory::oruk::SERVICES_PARAMS,
+    )
+    .expect_err("rejected");
     assert_eq!(e.name, "modified_after");
-    // Unknown parameters and empty values are ignored.
-    let p = ServicesParams::from_pairs([("full", "true"), ("search", "")]).expect("accepted");
+    // Empty values count as absent; unknown, repeated and oversized parameters are refused.
+    let p = ServicesParams::from_pairs([("search", "")], pathways_directory::oruk::SERVICES_PARAMS)
+        .expect("accepted");
     assert_eq!(p.search, None);
+    for (pairs, name) in [
+        (vec![("text", "zzzz")], "text"),
+        (vec![("full", "true")], "full"),
+        (
+            vec![("taxonomy_term_id", "a"), ("taxonomy_term_id", "b")],
+            "taxonomy_term_id",
+        ),
+        (vec![("page", "0")], "page"),
+        (vec![("per_page", "100000")], "per_page"),
+    ] {
+        let e = ServicesParams::from_pairs(pairs, pathways_directory::oruk::SERVICES_PARAMS)
+            .expect_err("refused");
+        assert_eq!(e.name, name, "{e}");
+    }
+    let long = "a".repeat(10_000);
+    let e = ServicesParams::from_pairs(
+        [("search", long.as_str())],
+        pathways_directory::oruk::SERVICES_PARAMS,
+    )
+    .expect_err("refused");
+    assert_eq!(e.name, "search");
+    assert!(e.message.contains("longer than 200"), "{e}");
 }
 
 #[test]
@@ -220,6 +274,7 @@ fn official_schemas_accept_generated_documents() {
         let p = oruk::services_page(
             &idx,
             &params(&[("per_page", per_page), ("page", &page.to_string())]),
+            None,
         );
         for item in p["contents"].as_array().expect("array") {
             assert_valid(&dir, "service_list.json", item);
@@ -352,11 +407,12 @@ fn service_at_locations_by_proximity() {
 fn ndjson_bulk_streams_every_match_without_confidential_locations() {
     let idx = index(150);
     let mut out = Vec::new();
-    oruk::services_ndjson(&idx, &params(&[("search", "support")]), &mut out).expect("write");
+    oruk::services_ndjson(&idx, &params(&[("search", "support")]), None, &mut out).expect("write");
     let text = String::from_utf8(out).expect("utf-8");
     let page = oruk::services_page(
         &idx,
         &params(&[("search", "support"), ("per_page", "1000")]),
+        None,
     );
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(

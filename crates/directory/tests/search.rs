@@ -456,16 +456,36 @@ fn oruk_filters_match_brute_force() {
     let services = common::services(400);
     let idx = SearchIndex::build(TermSet::needs(), services.clone());
     let q = |pairs: &[(&str, &str)]| -> BTreeSet<String> {
-        ServicesParams::from_pairs(pairs.iter().copied())
-            .map(|p| ids(&idx, &p.to_query()).into_iter().collect())
-            .expect("valid params")
+        ServicesParams::from_pairs(
+            pairs.iter().copied(),
+            pathways_directory::oruk::SERVICES_PARAMS,
+        )
+        .map(|p| ids(&idx, &p.find(None).query()).into_iter().collect())
+        .expect("valid params")
     };
-    let all: BTreeSet<String> = services.iter().map(|s| s.id().to_string()).collect();
-    assert_eq!(q(&[]), all, "the feed lists every status");
+    // The feed lists what the public pages list: active and temporarily closed services.
+    let listed = |s: &&ValidService| {
+        matches!(
+            s.service().status,
+            pathways_directory::model::Status::Active
+                | pathways_directory::model::Status::TemporarilyClosed
+        )
+    };
+    let all: BTreeSet<String> = services
+        .iter()
+        .filter(listed)
+        .map(|s| s.id().to_string())
+        .collect();
+    assert!(
+        all.len() < services.len(),
+        "the sample has inactive services"
+    );
+    assert_eq!(q(&[]), all, "the feed lists the publicly listed services");
     let num = |n: &Option<serde_json::Number>| n.as_ref().and_then(|x| x.as_f64());
     let want = |f: &dyn Fn(&ValidService) -> bool| -> BTreeSet<String> {
         services
             .iter()
+            .filter(listed)
             .filter(|s| f(s))
             .map(|s| s.id().to_string())
             .collect()
@@ -519,4 +539,116 @@ fn oruk_filters_match_brute_force() {
         .cloned()
         .collect();
     assert_eq!(both, inter);
+}
+
+/// Nearest-first and within-a-distance searches go through the grid; they must give exactly
+/// what measuring every service gives.
+#[test]
+fn grid_searches_match_measuring_every_service() {
+    use pathways_directory::model::Status;
+    use pathways_directory::search::haversine_m;
+    let services = common::services(400);
+    let idx = SearchIndex::build(TermSet::needs(), services.clone());
+    let listed: Vec<&ValidService> = services
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.service().status,
+                Status::Active | Status::TemporarilyClosed
+            )
+        })
+        .collect();
+    let nearest = |s: &ValidService, p: GeoPoint| -> f64 {
+        s.service()
+            .public_locations()
+            .filter_map(|l| {
+                Some(haversine_m(
+                    p,
+                    GeoPoint {
+                        lat: l.latitude?,
+                        lon: l.longitude?,
+                    },
+                ))
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let points = [
+        GeoPoint {
+            lat: 51.50,
+            lon: -0.19,
+        },
+        GeoPoint {
+            lat: 51.512,
+            lon: -0.171,
+        },
+        GeoPoint {
+            lat: 51.4801,
+            lon: -0.2203,
+        },
+        GeoPoint {
+            lat: 53.48,
+            lon: -2.24,
+        },
+        GeoPoint {
+            lat: 51.5049,
+            lon: -0.1851,
+        },
+    ];
+    for p in points {
+        let mut want: Vec<(f64, String, String)> = listed
+            .iter()
+            .map(|s| {
+                (
+                    nearest(s, p),
+                    s.service().name.to_lowercase(),
+                    s.id().to_string(),
+                )
+            })
+            .collect();
+        want.sort_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then_with(|| (&a.1, &a.2).cmp(&(&b.1, &b.2)))
+        });
+        let q = Query {
+            near: Some(p),
+            sort: SortOrder::Distance,
+            ..Query::default()
+        };
+        for offset in [0, 7, 150, want.len() - 5] {
+            let page = idx.search(&q, offset, 20);
+            assert_eq!(page.total, want.len());
+            let got: Vec<&str> = page.hits.iter().map(|h| h.service.id()).collect();
+            let expected: Vec<&str> = want
+                .iter()
+                .skip(offset)
+                .take(20)
+                .map(|w| w.2.as_str())
+                .collect();
+            let first = got.iter().zip(&expected).position(|(a, b)| a != b);
+            assert_eq!(
+                got,
+                expected,
+                "nearest first from {p:?}, offset {offset}; first difference at {first:?}: {:?}",
+                first.map(|i| (
+                    &want[offset + i],
+                    idx.search(&q, offset + i, 1).hits[0].distance_m
+                ))
+            );
+        }
+        for metres in [300.0, 1500.0, 40_000.0] {
+            let q = Query {
+                near: Some(p),
+                within_m: Some(metres),
+                sort: SortOrder::Name,
+                ..Query::default()
+            };
+            let got: BTreeSet<String> = ids(&idx, &q).into_iter().collect();
+            let expected: BTreeSet<String> = want
+                .iter()
+                .filter(|w| w.0 <= metres)
+                .map(|w| w.2.clone())
+                .collect();
+            assert_eq!(got, expected, "within {metres} m of {p:?}");
+        }
+    }
 }

@@ -31,6 +31,10 @@ pub struct Store {
     sqlite_file: Option<PathBuf>,
     /// The audit writer and its signing key; `None` on a read-only store.
     audit: Option<std::sync::Arc<(crate::audit::AuditWriter, AuditKeys)>>,
+    /// The change versions this process knows of (see [`crate::changes`]).
+    pub(crate) changes: std::sync::Arc<crate::changes::Changes>,
+    /// The PostgreSQL URL, for the connection that listens for change notifications.
+    pub(crate) postgres_url: Option<String>,
 }
 
 /// How a [`Store`] uses its database connections.
@@ -312,7 +316,9 @@ impl Store {
             .connect(url)
             .await
             .map_err(fail)?;
-        Ok((Store::unaudited(pool, Backend::Postgres), writer))
+        let mut store = Store::unaudited(pool, Backend::Postgres);
+        store.postgres_url = Some(url.to_string());
+        Ok((store, writer))
     }
 
     /// A store on `pool` whose audit writer is not started yet.
@@ -322,6 +328,8 @@ impl Store {
             backend,
             sqlite_file: None,
             audit: None,
+            changes: std::sync::Arc::default(),
+            postgres_url: None,
         }
     }
 
@@ -368,6 +376,7 @@ impl Store {
             tx,
             store: self.clone(),
             audited: false,
+            bumped: Vec::new(),
         })
     }
 
@@ -474,6 +483,8 @@ pub struct WriteTx {
     pub(crate) tx: crate::Tx<'static>,
     store: Store,
     audited: bool,
+    /// Change topics bumped, with their new versions, published after the commit.
+    pub(crate) bumped: Vec<(String, i64)>,
 }
 
 impl std::fmt::Debug for WriteTx {
@@ -503,6 +514,9 @@ impl WriteTx {
             return Err(StoreError::Unaudited);
         }
         self.tx.commit().await?;
+        for (topic, version) in &self.bumped {
+            self.store.changes.observe(topic, *version);
+        }
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 
 use sqlx::Row as _;
 
-use crate::{Store, StoreError, Tx, now_unix};
+use crate::{Store, StoreError, Tx, WriteTx, now_unix};
 
 /// A service to write: its canonical document and the columns derived from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,51 +95,189 @@ fn service_of(r: &crate::Row) -> Result<StoredService, StoreError> {
     })
 }
 
-/// Inserts or replaces one service inside `tx`; an upsert clears `archived`.
-pub async fn upsert_service_in(
-    tx: &mut Tx<'_>,
-    row: &ServiceRow,
-    actor: &str,
-    at: i64,
+/// The change topic of directory services (see [`crate::changes`]).
+pub const TOPIC_SERVICES: &str = "directory";
+/// The change topic of the directory's taxonomy.
+pub const TOPIC_TAXONOMY: &str = "directory_taxonomy";
+/// The change topic of the postcode directory.
+pub const TOPIC_POSTCODES: &str = "postcodes";
+
+impl WriteTx {
+    /// Inserts or replaces every service by id (an upsert clears `archived`) as part of this
+    /// transaction, under one new version of [`TOPIC_SERVICES`]; returns how many rows.
+    pub async fn upsert_directory_services(
+        &mut self,
+        rows: &[ServiceRow],
+        actor: &str,
+    ) -> Result<usize, StoreError> {
+        let version = self.bump(TOPIC_SERVICES).await?;
+        let at = now_unix();
+        for row in rows {
+            sqlx::query(
+                "INSERT INTO directory_services \
+                 (id, name, status, organization_id, modified, assured_date, archived, document, updated_at, updated_by, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, \
+                 organization_id = excluded.organization_id, modified = excluded.modified, \
+                 assured_date = excluded.assured_date, archived = 0, document = excluded.document, \
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by, version = excluded.version",
+            )
+            .bind(&row.id)
+            .bind(&row.name)
+            .bind(&row.status)
+            .bind(row.organization_id.as_deref())
+            .bind(row.modified.as_deref())
+            .bind(row.assured_date.as_deref())
+            .bind(&row.document)
+            .bind(at)
+            .bind(actor)
+            .bind(version)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(rows.len())
+    }
+
+    /// Archives or restores a service as part of this transaction. Fails with `NotFound`
+    /// when there is no such service.
+    pub async fn set_directory_service_archived(
+        &mut self,
+        id: &str,
+        archived: bool,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let version = self.bump(TOPIC_SERVICES).await?;
+        let done = sqlx::query(
+            "UPDATE directory_services SET archived = $1, updated_at = $2, updated_by = $3, \
+             version = $4 WHERE id = $5",
+        )
+        .bind(i64::from(archived))
+        .bind(now_unix())
+        .bind(actor)
+        .bind(version)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "directory service",
+            });
+        }
+        Ok(())
+    }
+
+    /// Replaces the stored taxonomies and terms (in the given order) as part of this
+    /// transaction, under a new version of [`TOPIC_TAXONOMY`].
+    pub async fn replace_directory_taxonomy(
+        &mut self,
+        taxonomies: &[TaxonomyRow],
+        terms: &[TaxonomyRow],
+    ) -> Result<(), StoreError> {
+        self.bump(TOPIC_TAXONOMY).await?;
+        write_taxonomy(&mut self.tx, taxonomies, terms).await
+    }
+}
+
+async fn write_taxonomy(
+    tx: &mut Tx<'static>,
+    taxonomies: &[TaxonomyRow],
+    terms: &[TaxonomyRow],
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO directory_services \
-         (id, name, status, organization_id, modified, assured_date, archived, document, updated_at, updated_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) \
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, \
-         organization_id = excluded.organization_id, modified = excluded.modified, \
-         assured_date = excluded.assured_date, archived = 0, document = excluded.document, \
-         updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-    )
-    .bind(&row.id)
-    .bind(&row.name)
-    .bind(&row.status)
-    .bind(row.organization_id.as_deref())
-    .bind(row.modified.as_deref())
-    .bind(row.assured_date.as_deref())
-    .bind(&row.document)
-    .bind(at)
-    .bind(actor)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("DELETE FROM directory_taxonomy_terms")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM directory_taxonomies")
+        .execute(&mut **tx)
+        .await?;
+    for (i, t) in taxonomies.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO directory_taxonomies (id, position, document) VALUES ($1, $2, $3)",
+        )
+        .bind(&t.id)
+        .bind(i as i64)
+        .bind(&t.document)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for (i, t) in terms.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO directory_taxonomy_terms (id, taxonomy_id, parent_id, name, position, document) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&t.id)
+        .bind(t.taxonomy_id.as_deref())
+        .bind(t.parent_id.as_deref())
+        .bind(&t.name)
+        .bind(i as i64)
+        .bind(&t.document)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
 impl Store {
-    /// Inserts or replaces every service by id in one transaction: all are written or none.
-    /// Returns how many rows were written.
+    /// Writes `taxonomies` and `terms` when no taxonomy is stored yet, and returns whether it
+    /// did. Safe when several processes start together on one database: on PostgreSQL the
+    /// check and the write hold a transaction-scoped advisory lock, on SQLite the write lock,
+    /// so exactly one of them writes and the others find it written. This is setup, like a
+    /// migration, so it is not audited.
+    pub async fn seed_directory_taxonomy(
+        &self,
+        taxonomies: &[TaxonomyRow],
+        terms: &[TaxonomyRow],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if self.backend() == crate::Backend::Postgres {
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(727276)) AS l")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let present: Option<String> =
+            sqlx::query_scalar("SELECT id FROM directory_taxonomies LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if present.is_some() {
+            return Ok(false);
+        }
+        write_taxonomy(&mut tx, taxonomies, terms).await?;
+        let version = crate::changes::bump_in(&mut tx, self.backend(), TOPIC_TAXONOMY).await?;
+        tx.commit().await?;
+        self.changes().observe(TOPIC_TAXONOMY, version);
+        Ok(true)
+    }
+
+    /// Services written since change `version` of [`TOPIC_SERVICES`], archived ones
+    /// included (an instance removes those from its index), each with its version.
+    pub async fn directory_changes_since(
+        &self,
+        version: i64,
+    ) -> Result<Vec<(StoredService, i64)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SERVICE_COLUMNS}, version FROM directory_services WHERE version > $1 \
+             ORDER BY version, id"
+        ))
+        .bind(version)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((service_of(r)?, r.try_get::<i64, _>("version")?)))
+            .collect()
+    }
+
+    /// Inserts or replaces services by id in one transaction with their audit entry: all
+    /// are written or none. Returns how many rows were written.
     pub async fn upsert_directory_services(
         &self,
         rows: &[ServiceRow],
         actor: &str,
+        event: &pathways_domain::audit::AuditEvent,
     ) -> Result<usize, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let at = now_unix();
-        for row in rows {
-            upsert_service_in(&mut tx, row, actor, at).await?;
-        }
+        let mut tx = self.write().await?;
+        let n = tx.upsert_directory_services(rows, actor).await?;
+        tx.audit(&[event]).await?;
         tx.commit().await?;
-        Ok(rows.len())
+        Ok(n)
     }
 
     /// One stored service, archived or not.
@@ -179,30 +317,6 @@ impl Store {
         Ok(n)
     }
 
-    /// Archives or restores a service. Fails with `NotFound` when there is no such service.
-    pub async fn set_directory_service_archived(
-        &self,
-        id: &str,
-        archived: bool,
-        actor: &str,
-    ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE directory_services SET archived = $1, updated_at = $2, updated_by = $3 WHERE id = $4",
-        )
-        .bind(i64::from(archived))
-        .bind(now_unix())
-        .bind(actor)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                what: "directory service",
-            });
-        }
-        Ok(())
-    }
-
     /// Live services never assured or last assured before `before` (`YYYY-MM-DD`), oldest
     /// assurance first (never-assured records lead).
     pub async fn directory_services_due_assurance(
@@ -218,47 +332,6 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(service_of).collect()
-    }
-
-    /// Replaces the stored taxonomies and terms (in the given order) in one transaction.
-    pub async fn replace_directory_taxonomy(
-        &self,
-        taxonomies: &[TaxonomyRow],
-        terms: &[TaxonomyRow],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM directory_taxonomy_terms")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM directory_taxonomies")
-            .execute(&mut *tx)
-            .await?;
-        for (i, t) in taxonomies.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO directory_taxonomies (id, position, document) VALUES ($1, $2, $3)",
-            )
-            .bind(&t.id)
-            .bind(i as i64)
-            .bind(&t.document)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (i, t) in terms.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO directory_taxonomy_terms (id, taxonomy_id, parent_id, name, position, document) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&t.id)
-            .bind(t.taxonomy_id.as_deref())
-            .bind(t.parent_id.as_deref())
-            .bind(&t.name)
-            .bind(i as i64)
-            .bind(&t.document)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// The stored taxonomies and terms, each in stored order. Both empty on a new database.
@@ -339,6 +412,7 @@ impl Store {
 /// centroids of the same postcode. Begin with [`Store::begin_write`], call [`PostcodeWriter::add`]
 /// for each row, then [`PostcodeWriter::commit`]; dropping it unfinished writes nothing.
 pub struct PostcodeWriter {
+    store: Store,
     tx: Tx<'static>,
     pending: Vec<(String, f64, f64)>,
     written: u64,
@@ -356,6 +430,7 @@ impl PostcodeWriter {
     /// Starts a load in a new write transaction.
     pub async fn begin(store: &Store) -> Result<PostcodeWriter, StoreError> {
         Ok(PostcodeWriter {
+            store: store.clone(),
             tx: store.begin_write().await?,
             pending: Vec::new(),
             written: 0,
@@ -402,7 +477,10 @@ impl PostcodeWriter {
     /// Writes what is queued and commits; returns the number of postcodes written.
     pub async fn commit(mut self) -> Result<u64, StoreError> {
         self.flush().await?;
+        let version =
+            crate::changes::bump_in(&mut self.tx, self.store.backend(), TOPIC_POSTCODES).await?;
         self.tx.commit().await?;
+        self.store.changes().observe(TOPIC_POSTCODES, version);
         Ok(self.written)
     }
 }

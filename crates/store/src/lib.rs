@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod backup;
 pub mod cases;
+pub mod changes;
 mod connect;
 pub mod directory;
 mod error;

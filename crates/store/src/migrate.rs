@@ -41,6 +41,7 @@ const ALL: &[Migration] = &[
     migration!(10, "0010_signed_audit"),
     migration!(15, "0015_outbox_lease"),
     migration!(16, "0016_referral_numbers"),
+    migration!(20, "0020_store_changes"),
     migration!(25, "0025_idempotency"),
     migration!(26, "0026_outbox_secret"),
     migration!(30, "0030_person_restriction"),

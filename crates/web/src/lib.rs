@@ -177,7 +177,7 @@ pub fn router(state: AppState) -> Router {
     let tables: Vec<&'static [routes::Route]> = modules().iter().map(|(_, t)| *t).collect();
     routes::router(&tables)
         .merge(assets::routes())
-        .merge(directory::routes())
+        .merge(directory::routes(&state))
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf))
         .layer(middleware::from_fn_with_state(state.clone(), error::render))

@@ -63,9 +63,18 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: a database connection can be had and the database takes a write. The reason
-/// for a failure goes to the log, not to the caller.
+/// Readiness: the directory's search index is built (waiting a few seconds for it), a
+/// database connection can be had and the database takes a write. The reason for a failure
+/// goes to the log, not to the caller.
 async fn readyz(State(state): State<AppState>) -> Response {
+    if let Err(reason) = state
+        .directory()
+        .wait_ready(state.store(), std::time::Duration::from_secs(5))
+        .await
+    {
+        tracing::warn!(%reason, "not ready");
+        return (StatusCode::SERVICE_UNAVAILABLE, "directory index not ready").into_response();
+    }
     match state.store().ready().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {

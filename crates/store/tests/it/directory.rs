@@ -1,6 +1,30 @@
 use pathways_store::directory::{PostcodeWriter, ServiceRow, TaxonomyRow, normalise_postcode};
 
 use crate::on_every_backend;
+use pathways_domain::audit::AuditEvent;
+use pathways_store::Store;
+use pathways_store::directory::{TOPIC_POSTCODES, TOPIC_SERVICES, TOPIC_TAXONOMY};
+
+fn event() -> AuditEvent {
+    AuditEvent {
+        at: pathways_store::now_unix(),
+        actor_id: "u1".into(),
+        actor_agency: String::new(),
+        action: "directory_import".into(),
+        record_type: "directory".into(),
+        record_id: String::new(),
+        client: "test".into(),
+        reason: String::new(),
+        outcome: "allowed".into(),
+    }
+}
+
+async fn archive(store: &Store, id: &str) -> Result<(), pathways_store::StoreError> {
+    let mut tx = store.write().await?;
+    tx.set_directory_service_archived(id, true, "u1").await?;
+    tx.audit(&[&event()]).await?;
+    tx.commit().await
+}
 
 fn row(id: &str, name: &str, assured: Option<&str>) -> ServiceRow {
     ServiceRow {
@@ -25,13 +49,18 @@ async fn services_upsert_by_id_and_archive() {
             .upsert_directory_services(
                 &[row(A, "Alpha", Some("2026-11-01")), row(B, "Beta", None)],
                 "import",
+                &event(),
             )
             .await
             .expect("upsert");
         assert_eq!(n, 2);
         // Same id again replaces the row rather than adding one.
         store
-            .upsert_directory_services(&[row(A, "Alpha renamed", Some("2026-11-02"))], "u1")
+            .upsert_directory_services(
+                &[row(A, "Alpha renamed", Some("2026-11-02"))],
+                "u1",
+                &event(),
+            )
             .await
             .expect("again");
         let all = store.directory_services(false).await.expect("list");
@@ -51,10 +80,7 @@ async fn services_upsert_by_id_and_archive() {
             format!("{{\"id\":\"{A}\",\"name\":\"Alpha renamed\"}}")
         );
 
-        store
-            .set_directory_service_archived(B, true, "u1")
-            .await
-            .expect("archive");
+        archive(&store, B).await.expect("archive");
         assert_eq!(
             store.directory_services(false).await.expect("live").len(),
             1
@@ -69,15 +95,10 @@ async fn services_upsert_by_id_and_archive() {
                 .expect("kept")
                 .archived
         );
-        assert!(
-            store
-                .set_directory_service_archived(C, true, "u1")
-                .await
-                .is_err()
-        );
+        assert!(archive(&store, C).await.is_err());
         // Re-importing an archived record brings it back.
         store
-            .upsert_directory_services(&[row(B, "Beta", None)], "import")
+            .upsert_directory_services(&[row(B, "Beta", None)], "import", &event())
             .await
             .expect("restore");
         assert!(
@@ -102,6 +123,7 @@ async fn assurance_lists_stale_and_never_assured_records() {
                     row(C, "Never", None),
                 ],
                 "import",
+                &event(),
             )
             .await
             .expect("upsert");
@@ -142,14 +164,25 @@ async fn taxonomy_round_trips_in_order() {
             name: "Child".into(),
             document: "{\"n\":2}".into(),
         };
-        store
-            .replace_directory_taxonomy(std::slice::from_ref(&tax), &[t1.clone(), t2.clone()])
-            .await
-            .expect("write");
-        store
-            .replace_directory_taxonomy(&[tax], &[t1, t2])
+        assert!(
+            store
+                .seed_directory_taxonomy(std::slice::from_ref(&tax), &[t1.clone(), t2.clone()])
+                .await
+                .expect("seed")
+        );
+        assert!(
+            !store
+                .seed_directory_taxonomy(std::slice::from_ref(&tax), &[])
+                .await
+                .expect("seed again"),
+            "seeding writes only an empty taxonomy"
+        );
+        let mut tx = store.write().await.expect("tx");
+        tx.replace_directory_taxonomy(&[tax], &[t1, t2])
             .await
             .expect("replace");
+        tx.audit(&[&event()]).await.expect("audit");
+        tx.commit().await.expect("commit");
         let (t, terms) = store.directory_taxonomy().await.expect("read");
         assert_eq!(t.len(), 1);
         assert_eq!(
@@ -206,4 +239,56 @@ async fn postcodes_load_in_batches_and_match_any_spacing() {
 #[test]
 fn postcodes_normalise() {
     assert_eq!(normalise_postcode(" sw1a  1aa "), "SW1A1AA");
+}
+
+/// Every directory write moves its topic's version, which this process sees at once and
+/// another process (a second store on the same database) sees after reading the versions;
+/// the services changed since a version are exactly those written after it.
+#[tokio::test]
+async fn directory_writes_move_change_versions_seen_by_other_processes() {
+    on_every_backend!(|store| {
+        let other = store.as_other_process();
+        let topic = store.changes().topic(TOPIC_SERVICES);
+        assert_eq!(topic.version(), 0);
+        store
+            .upsert_directory_services(
+                &[row(A, "Alpha", None), row(B, "Beta", None)],
+                "import",
+                &event(),
+            )
+            .await
+            .expect("upsert");
+        let v1 = topic.version();
+        assert_eq!(v1, 1, "the writer sees its own change at once");
+        assert_eq!(
+            store.change_version(TOPIC_SERVICES).await.expect("stored"),
+            1
+        );
+        archive(&store, B).await.expect("archive");
+        assert_eq!(topic.version(), 2);
+        let changed = store.directory_changes_since(v1).await.expect("since");
+        assert_eq!(
+            changed
+                .iter()
+                .map(|(s, v)| (s.row.id.as_str(), s.archived, *v))
+                .collect::<Vec<_>>(),
+            vec![(B, true, 2)]
+        );
+        assert_eq!(
+            store.directory_changes_since(0).await.expect("all").len(),
+            2
+        );
+        // Another process learns of it by reading the versions.
+        let seen = other.changes().topic(TOPIC_SERVICES);
+        assert_eq!(seen.version(), 0);
+        other.refresh_changes().await.expect("refresh");
+        assert_eq!(seen.version(), 2);
+        // Postcode loads and taxonomy writes have topics of their own.
+        let mut w = PostcodeWriter::begin(&store).await.expect("begin");
+        w.add("W8 6AB", 51.5, -0.19).await.expect("add");
+        w.commit().await.expect("commit");
+        assert_eq!(store.changes().topic(TOPIC_POSTCODES).version(), 1);
+        assert_eq!(store.changes().topic(TOPIC_TAXONOMY).version(), 0);
+        assert_eq!(store.changes().topic(TOPIC_SERVICES).version(), 2);
+    });
 }

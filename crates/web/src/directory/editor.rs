@@ -824,6 +824,7 @@ async fn save(
     let index = state.directory().index(state.store()).await?;
     let mut errors = Vec::new();
     let terms = index.read().await.terms().clone();
+    drop(index);
     apply(&form, &mut service, &terms, &staff.user.email, &mut errors);
     if form.name.is_empty() {
         errors.push(FieldError {
@@ -849,20 +850,21 @@ async fn save(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
     };
     let sid = valid.id().to_string();
-    state
-        .store()
-        .upsert_directory_services(&[service_row(&valid)], &staff.user.id)
-        .await?;
     let action = if id.is_some() {
         "directory_service_update"
     } else {
         "directory_service_create"
     };
+    // The write, its audit entry and the change version every instance follows commit
+    // together; this process's index catches up before its next directory read.
     state
         .store()
-        .audit(staff.event(action, "directory_service", &sid, "allowed"))
+        .upsert_directory_services(
+            &[service_row(&valid)],
+            &staff.user.id,
+            &staff.event(action, "directory_service", &sid, "allowed"),
+        )
         .await?;
-    index.write().await.upsert(valid);
     Ok(see_other("/directory"))
 }
 
@@ -893,31 +895,17 @@ async fn set_archived(
     archived: bool,
 ) -> Result<Response, AppError> {
     staff.require(Permission::EditDirectory)?;
-    let index = state.directory().index(state.store()).await?;
-    state
-        .store()
-        .set_directory_service_archived(id, archived, &staff.user.id)
-        .await?;
     let action = if archived {
         "directory_service_archive"
     } else {
         "directory_service_restore"
     };
-    state
-        .store()
-        .audit(staff.event(action, "directory_service", id, "allowed"))
+    let mut tx = state.store().write().await?;
+    tx.set_directory_service_archived(id, archived, &staff.user.id)
         .await?;
-    let mut index = index.write().await;
-    if archived {
-        index.remove(id);
-    } else if let Some(stored) = state.store().directory_service(id).await? {
-        match ValidService::from_json(&stored.row.document, index.terms()) {
-            Ok(v) => index.upsert(v),
-            Err(e) => {
-                tracing::warn!(%id, problems = e.len(), "restored directory service does not validate; not searchable until edited")
-            }
-        }
-    }
+    tx.audit(&[&staff.event(action, "directory_service", id, "allowed")])
+        .await?;
+    tx.commit().await?;
     Ok(see_other("/directory"))
 }
 

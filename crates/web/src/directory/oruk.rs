@@ -6,9 +6,9 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pathways_directory::oruk::{self, ParamError, ServicesParams};
@@ -20,7 +20,7 @@ use crate::AppState;
 /// Our own OpenAPI description of the endpoints below (the server URL is filled in per request).
 const OPENAPI: &str = include_str!("openapi.json");
 
-pub(super) fn routes() -> Router<AppState> {
+pub(super) fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/oruk", get(root))
         .route("/oruk/", get(root))
@@ -34,6 +34,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/oruk/taxonomy_terms", get(taxonomy_terms))
         .route("/oruk/taxonomy_terms/{id}", get(taxonomy_term))
         .route("/oruk/{*rest}", get(unknown))
+        .layer(middleware::from_fn_with_state(state.clone(), conditional))
         .layer(middleware::map_response(cors))
 }
 
@@ -43,6 +44,75 @@ async fn cors(mut res: Response) -> Response {
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
+    res
+}
+
+/// Makes every `/oruk` answer cacheable by validation: an `ETag` naming the directory
+/// versions it was built from and the request (path, query and the `Accept` header, which
+/// chooses ndjson), and `Last-Modified`, the last change to the directory. A client that
+/// sends back a tag still current, or a date not older than the last change, gets `304 Not
+/// Modified` without the search being run or the page built.
+async fn conditional(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Ok((versions, changed_at)) = state.directory().validator(state.store()).await else {
+        return next.run(req).await;
+    };
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    use std::hash::{Hash as _, Hasher as _};
+    req.uri().path().hash(&mut hasher);
+    req.uri().query().hash(&mut hasher);
+    req.headers()
+        .get(header::ACCEPT)
+        .map(HeaderValue::as_bytes)
+        .hash(&mut hasher);
+    let etag = format!("\"{versions}.{:016x}\"", hasher.finish());
+    let last_modified = (changed_at > 0)
+        .then(|| time::OffsetDateTime::from_unix_timestamp(changed_at).ok())
+        .flatten()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc2822)
+                .ok()
+        })
+        .map(|t| t.replace("+0000", "GMT"));
+    let h = req.headers();
+    let not_modified = match h.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        Some(tags) => tags
+            .split(',')
+            .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag),
+        None => h
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                time::OffsetDateTime::parse(
+                    &v.replace("GMT", "+0000"),
+                    &time::format_description::well_known::Rfc2822,
+                )
+                .ok()
+            })
+            .is_some_and(|since| changed_at > 0 && since.unix_timestamp() >= changed_at),
+    };
+    let mut res = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        next.run(req).await
+    };
+    if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
+        let h = res.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            h.insert(header::ETAG, v);
+        }
+        if let Some(v) = last_modified.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            h.insert(header::LAST_MODIFIED, v);
+        }
+        // Open data: anyone may keep a copy, but must check it is current before use.
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, no-cache"),
+        );
+        h.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Accept-Encoding"),
+        );
+    }
     res
 }
 
@@ -160,18 +230,49 @@ async fn point_of(state: &AppState, params: &ServicesParams) -> Result<Option<Ge
         }
         return Ok(None);
     };
-    if !state.store().postcodes_loaded().await? {
+    let directory = state.directory();
+    if !directory.postcodes_loaded(state.store()).await? {
         return Err(param(
             "postcode",
             "postcode search is unavailable: no postcode directory is loaded on this server",
         ));
     }
-    match state.store().postcode_point(pc).await? {
-        Some(p) => Ok(Some(GeoPoint {
-            lat: p.lat,
-            lon: p.lon,
-        })),
+    match directory.postcode_point(state.store(), pc).await? {
+        Some(p) => Ok(Some(p)),
         None => Err(param("postcode", format!("`{pc}` is not a known postcode"))),
+    }
+}
+
+/// Refuses a need or taxonomy the directory does not have, rather than answering nothing.
+fn check_terms(
+    terms: &pathways_directory::TermSet,
+    params: &ServicesParams,
+) -> Result<(), ApiError> {
+    if let Some(t) = params.taxonomy_term_id.as_deref()
+        && !terms.contains(t)
+    {
+        return Err(param(
+            "taxonomy_term_id",
+            format!("`{}` is not a known taxonomy term id", short(t)),
+        ));
+    }
+    if let Some(t) = params.taxonomy_id.as_deref()
+        && terms.taxonomy(t).is_none()
+    {
+        return Err(param(
+            "taxonomy_id",
+            format!("`{}` is not a known taxonomy id", short(t)),
+        ));
+    }
+    Ok(())
+}
+
+/// A value quoted back in an error, cut to a readable length.
+fn short(v: &str) -> String {
+    if v.chars().count() > 40 {
+        format!("{}…", v.chars().take(40).collect::<String>())
+    } else {
+        v.to_string()
     }
 }
 
@@ -198,59 +299,19 @@ async fn services(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
-    let params = ServicesParams::from_pairs(borrowed(&pairs))?;
+    let params = ServicesParams::from_pairs(borrowed(&pairs), oruk::SERVICES_PARAMS)?;
     let ndjson = wants_ndjson(&pairs, &headers)?;
     let point = point_of(&state, &params).await?;
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
-    if let Some(p) = point {
-        // With a postcode, keep services with a public location within `proximity`, nearest
-        // first unless keywords rank them.
-        let mut query = params.to_query();
-        query.near = Some(p);
-        query.within_m = params.proximity;
-        if params.search.is_none() {
-            query.sort = pathways_directory::SortOrder::Distance;
-        }
-        let res = index.search(
-            &query,
-            params
-                .paging
-                .page
-                .saturating_sub(1)
-                .saturating_mul(params.paging.per_page),
-            params.paging.per_page,
-        );
-        if ndjson {
-            let all = index.search(&query, 0, usize::MAX);
-            let mut out = Vec::new();
-            for h in &all.hits {
-                out.extend_from_slice(
-                    serde_json::to_string(&h.service.public_view())
-                        .expect("a service always serialises")
-                        .as_bytes(),
-                );
-                out.push(b'\n');
-            }
-            return Ok(ndjson_response(out));
-        }
-        let items: Vec<Value> = res
-            .hits
-            .iter()
-            .map(|h| oruk::service_list_item(h.service.service()))
-            .collect();
-        let page = oruk::Page::new(items, res.total, params.paging.page, params.paging.per_page);
-        return Ok(json_response(
-            &serde_json::to_value(page).expect("pages serialise"),
-        ));
-    }
+    check_terms(index.terms(), &params)?;
     if ndjson {
         let mut out = Vec::new();
-        oruk::services_ndjson(&index, &params, &mut out)
+        oruk::services_ndjson(&index, &params, point, &mut out)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         return Ok(ndjson_response(out));
     }
-    Ok(json_response(&oruk::services_page(&index, &params)))
+    Ok(json_response(&oruk::services_page(&index, &params, point)))
 }
 
 fn ndjson_response(body: Vec<u8>) -> Response {
@@ -281,10 +342,11 @@ async fn service_at_locations(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
-    let params = ServicesParams::from_pairs(borrowed(&pairs))?;
+    let params = ServicesParams::from_pairs(borrowed(&pairs), oruk::SERVICE_AT_LOCATIONS_PARAMS)?;
     let point = point_of(&state, &params).await?;
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
+    check_terms(index.terms(), &params)?;
     Ok(json_response(&oruk::service_at_locations_page(
         &index, &params, point,
     )))
@@ -306,6 +368,7 @@ async fn taxonomies(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
+    oruk::check_names(borrowed(&pairs), oruk::TAXONOMIES_PARAMS)?;
     let paging = oruk::parse_paging(borrowed(&pairs))?;
     let index = state.directory().index(state.store()).await?;
     let index = index.read().await;
@@ -328,6 +391,7 @@ async fn taxonomy_terms(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = pairs(q.as_deref())?;
+    oruk::check_names(borrowed(&pairs), oruk::TAXONOMY_TERMS_PARAMS)?;
     let paging = oruk::parse_paging(borrowed(&pairs))?;
     let taxonomy_id = pairs
         .iter()

@@ -10,9 +10,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use pathways_directory::Find;
 use pathways_directory::model::{Service, Status, number_f64};
 use pathways_directory::schedule::{describe, london_local};
-use pathways_directory::search::{GeoPoint, Query, SortOrder, StatusFilter};
+use pathways_directory::search::GeoPoint;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, Time};
 
 use super::METRES_PER_MILE;
@@ -47,33 +48,71 @@ struct Form {
     page: usize,
 }
 
+/// Highest results page offered (20 results a page).
+const MAX_PAGE: usize = 500;
+
 impl Form {
-    fn from_query(q: Option<&str>) -> Form {
+    /// The form's values, and what was wrong with the query string itself (a page that is
+    /// not a page number, a search too long to be words, a field given more than once).
+    fn from_query(q: Option<&str>) -> (Form, Vec<FieldError>) {
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(q.unwrap_or("")).unwrap_or_default();
         let mut f = Form {
             page: 1,
             ..Form::default()
         };
+        let mut errors = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         for (k, v) in pairs {
             let v = v.trim().to_string();
+            if seen.contains(&k) {
+                if !errors.iter().any(|e: &FieldError| e.field == k) {
+                    errors.push(FieldError {
+                        field: k.clone(),
+                        message: match k.as_str() {
+                            "need" => "Choose one type of support".into(),
+                            _ => "Search with one value in each box".into(),
+                        },
+                    });
+                }
+                continue;
+            }
+            seen.push(k.clone());
             match k.as_str() {
-                "q" => f.q = v,
+                "q" => {
+                    if v.chars().count() > pathways_directory::find::MAX_WORDS {
+                        errors.push(FieldError {
+                            field: "q".into(),
+                            message: format!(
+                                "Search words must be {} characters or fewer",
+                                pathways_directory::find::MAX_WORDS
+                            ),
+                        });
+                    } else {
+                        f.q = v
+                    }
+                }
                 "need" => f.need = v,
                 "age" => f.age = v,
                 "when" => f.when = v,
                 "day" => f.day = v,
                 "time" => f.time = v,
-                "postcode" => f.postcode = v,
+                "postcode" => f.postcode = v.chars().take(16).collect(),
                 "lat" => f.lat = v,
                 "lon" => f.lon = v,
                 "within" => f.within = v,
                 "sort" => f.sort = v,
-                "page" => f.page = v.parse().ok().filter(|p| *p >= 1).unwrap_or(1),
+                "page" => match v.parse::<usize>() {
+                    Ok(p) if (1..=MAX_PAGE).contains(&p) => f.page = p,
+                    _ => errors.push(FieldError {
+                        field: "page".into(),
+                        message: format!("Page must be a number from 1 to {MAX_PAGE}"),
+                    }),
+                },
                 _ => {}
             }
         }
-        f
+        (f, errors)
     }
 
     fn searched(&self) -> bool {
@@ -229,21 +268,21 @@ async fn search(
 }
 
 async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, AppError> {
-    let mut form = Form::from_query(raw);
-    let mut errors = Vec::new();
-    let postcodes_available = state.store().postcodes_loaded().await?;
-    let index = state.directory().index(state.store()).await?;
+    let (mut form, mut errors) = Form::from_query(raw);
+    let directory = state.directory();
+    let postcodes_available = directory.postcodes_loaded(state.store()).await?;
+    let index = directory.index(state.store()).await?;
     let index = index.read().await;
     let terms = index.terms();
 
-    let mut query = Query {
-        status: StatusFilter::Public,
-        text: Some(form.q.clone()).filter(|q| !q.is_empty()),
-        ..Query::default()
+    let mut find = Find {
+        words: Some(form.q.clone()).filter(|q| !q.is_empty()),
+        nearest_first: form.sort == "distance",
+        ..Find::default()
     };
     if !form.need.is_empty() {
         if terms.contains(&form.need) {
-            query.need = Some(form.need.clone());
+            find.need = Some(form.need.clone());
         } else {
             errors.push(FieldError {
                 field: "need".into(),
@@ -253,7 +292,7 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
     }
     if !form.age.is_empty() {
         match form.age.parse::<f64>() {
-            Ok(a) if (0.0..=130.0).contains(&a) => query.ages = Some((a, a)),
+            Ok(a) if (0.0..=130.0).contains(&a) => find.ages = Some((a, a)),
             _ => errors.push(FieldError {
                 field: "age".into(),
                 message: "Age must be a whole number of years, like 15".into(),
@@ -261,7 +300,7 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
         }
     }
     match form.when.as_str() {
-        "now" => query.open_at = Some(london_local(OffsetDateTime::now_utc())),
+        "now" => find.open_at = Some(london_local(OffsetDateTime::now_utc())),
         "at" => {
             let day = pathways_directory::oruk::parse_day(&form.day);
             let time = pathways_directory::validate::parse_clock(&form.time).and_then(|m| {
@@ -280,7 +319,7 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
                 });
             }
             if let (Some(d), Some(t)) = (day, time) {
-                query.open_at = Some(next_local(d, t));
+                find.open_at = Some(next_local(d, t));
             }
         }
         _ => form.when.clear(),
@@ -293,8 +332,8 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
                 message: "Searching by postcode is not available at the moment. Use your location, or search without a postcode".into(),
             });
         } else {
-            match state.store().postcode_point(&form.postcode).await? {
-                Some(p) => query.near = Some(GeoPoint { lat: p.lat, lon: p.lon }),
+            match directory.postcode_point(state.store(), &form.postcode).await? {
+                Some(p) => find.near = Some(p),
                 None => errors.push(FieldError {
                     field: "postcode".into(),
                     message: "We could not find that postcode. Check it and try again, for example W8 6AB".into(),
@@ -305,15 +344,15 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
         let lat = coordinate(&form.lat, "latitude", 90.0, &mut errors);
         let lon = coordinate(&form.lon, "longitude", 180.0, &mut errors);
         if let (Some(lat), Some(lon)) = (lat, lon) {
-            query.near = Some(GeoPoint { lat, lon });
+            find.near = Some(GeoPoint { lat, lon });
             using_location = true;
         }
     }
     if !form.within.is_empty() {
         match form.within.parse::<f64>() {
             Ok(m) if m > 0.0 && m <= 100.0 => {
-                if query.near.is_some() {
-                    query.within_m = Some(m * METRES_PER_MILE);
+                if find.near.is_some() {
+                    find.within_m = Some(m * METRES_PER_MILE);
                 } else if errors.iter().all(|e| e.field != "postcode") {
                     errors.push(FieldError {
                         field: "postcode".into(),
@@ -328,19 +367,10 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
             }),
         }
     }
-    query.sort = match (
-        form.sort.as_str(),
-        query.near.is_some(),
-        query.text.is_some(),
-    ) {
-        ("distance", true, _) | ("", true, false) => SortOrder::Distance,
-        (_, _, true) => SortOrder::Relevance,
-        _ => SortOrder::Name,
-    };
 
     let searched = form.searched();
     let (results, total) = if searched && errors.is_empty() {
-        let res = index.search(&query, (form.page - 1) * PER_PAGE, PER_PAGE);
+        let res = find.run(&index, form.page, PER_PAGE);
         let items = res
             .hits
             .iter()
@@ -421,7 +451,14 @@ async fn search_page(state: &AppState, raw: Option<&str>) -> Result<Response, Ap
         using_location,
         form,
     };
-    Ok(Html(page.render()?).into_response())
+    // A search that could not be run is a bad request, answered with the form and what to
+    // change.
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok((status, Html(page.render()?)).into_response())
 }
 
 /// Need options: every term, children indented under their parents.
@@ -679,10 +716,22 @@ mod tests {
 
     #[test]
     fn form_round_trips_through_the_query_string() {
-        let f = Form::from_query(Some("q=young+people&need=abc&within=3&page=2"));
+        let (f, errors) = Form::from_query(Some("q=young+people&need=abc&within=3&page=2"));
+        assert!(errors.is_empty());
         assert_eq!(f.page, 2);
         assert!(f.searched());
         assert_eq!(f.query_string(3), "q=young+people&need=abc&within=3&page=3");
-        assert!(!Form::from_query(None).searched());
+        assert!(!Form::from_query(None).0.searched());
+        let fields = |q: &str| -> Vec<String> {
+            Form::from_query(Some(q))
+                .1
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        assert_eq!(fields("page=0"), ["page"]);
+        assert_eq!(fields("page=999999999999"), ["page"]);
+        assert_eq!(fields(&format!("q={}", "a".repeat(10_000))), ["q"]);
+        assert_eq!(fields("need=a&need=b&need=c"), ["need"]);
     }
 }
