@@ -101,3 +101,20 @@ async fn a_query_that_does_not_parse_is_answered_in_the_api_error_shape() {
         "{body}"
     );
 }
+
+/// README.md's route list is the one the route tables generate; a route added, removed or
+/// re-guarded without regenerating it fails here. To regenerate, replace the text between
+/// the markers with what this test prints.
+#[test]
+fn the_readme_route_list_is_generated_from_the_route_tables() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md");
+    let (begin, end) = ("<!-- routes:begin -->\n", "<!-- routes:end -->");
+    let start = readme.find(begin).expect("the begin marker") + begin.len();
+    let stop = readme.find(end).expect("the end marker");
+    let expected = pathways_web::routes::routes_markdown();
+    assert!(
+        readme[start..stop] == expected,
+        "README.md's route list is out of date; between the markers it should read:\n{expected}"
+    );
+}
