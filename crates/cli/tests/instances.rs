@@ -214,11 +214,14 @@ fn a_start_up_that_cannot_connect_prints_the_servers_reason() {
         return;
     };
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    let data_dir = std::env::temp_dir().join(format!("pathways-test-{}", pathways_store::new_id()));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_pathways"))
         .args([
             "migrate",
             "--database",
             &format!("{base}/pathways_no_such_database"),
+            "--data-dir",
+            &data_dir.display().to_string(),
         ])
         .env_remove("DATABASE_URL")
         .env_remove("PATHWAYS_CONFIG")
